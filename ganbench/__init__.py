@@ -1,0 +1,3 @@
+"""ganbench: GAN benchmarking and evaluation suite."""
+
+__version__ = "0.1.0"
