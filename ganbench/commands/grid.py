@@ -1,0 +1,75 @@
+"""``ganbench grid FILE``: expand a grid, skip finished runs, resume partial ones, run the rest."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+
+from tqdm.auto import tqdm
+
+from ganbench.registries import EXECUTORS, load_all
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("grid", help="run a grid of configs (idempotent: finished runs are skipped)")
+    p.add_argument("grid", help="grid YAML file")
+    p.add_argument("--results", help="results folder (default: the grid's, else results/<grid name>)")
+    p.add_argument("--workers", type=int, default=1, help="parallel runs (default: 1)")
+    p.add_argument("--executor", default="local", help="local (default) or ray")
+    p.add_argument("--address", help="Ray cluster address (with --executor ray)")
+    p.add_argument("--retries", type=int, default=2, help="retries of a run whose worker died (ray)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key in every run (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and what would be done")
+    p.add_argument("--leaderboard", action="store_true", help="write the leaderboard when the grid is done")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ganbench.runners.grid import load_grid
+    from ganbench.runners.run import is_done
+
+    load_all()
+    if args.workers < 1:
+        from ganbench.errors import ConfigError
+
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    executor = EXECUTORS.get(args.executor, "--executor")
+    grid = load_grid(args.grid, args.sets)
+    results = grid.results_dir(args.results)
+    todo = [cfg for cfg in grid.runs if not is_done(cfg, results)]
+    skipped = len(grid.runs) - len(todo)
+    print(f"grid {grid.name}: {len(grid.runs)} runs, {skipped} already done, {len(todo)} to run -> {results}")
+    if args.dry_run:
+        for cfg in grid.runs:
+            print(f"  {'skip' if cfg not in todo else 'run '}  {cfg.run_id}")
+        return 0
+    counts: Counter = Counter()
+    failures: list[dict] = []
+    t0 = time.perf_counter()
+    bar = tqdm(total=len(todo), desc=f"grid {grid.name}", unit="run", file=sys.stdout, dynamic_ncols=True)
+
+    def on_result(res: dict) -> None:
+        counts[res["status"]] += 1
+        if res["status"] != "finished":
+            failures.append(res)
+            bar.write(f"  {res['status']}: {res['run_id']}: {res['error']}")
+        bar.set_postfix(dict(counts))
+        bar.update(1)
+
+    executor(todo, results, workers=args.workers, on_result=on_result, address=args.address, retries=args.retries)
+    bar.close()
+    print(
+        f"grid {grid.name} in {time.perf_counter() - t0:.0f}s: {counts['finished']} finished, {skipped} skipped, "
+        f"{counts['diverged']} diverged, {counts['failed']} failed"
+    )
+    for res in failures:
+        print(f"  {res['status']:8s} {res['run_id']}: {res['error']}")
+    if args.leaderboard:
+        from ganbench.reporting.leaderboard import write_leaderboard
+
+        paths = write_leaderboard(results, results / "leaderboard", title=f"{grid.name} leaderboard")
+        print(f"leaderboard: {paths['markdown']}")
+    return 1 if counts["failed"] else 0

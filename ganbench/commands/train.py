@@ -1,0 +1,39 @@
+"""``ganbench train RECIPE``: train and evaluate one run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ganbench.config import load_config
+from ganbench.records import read_record
+from ganbench.runners.run import run_dir_for
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train one recipe (resumes from its checkpoint)")
+    p.add_argument("recipe", help="recipe YAML file")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set train.steps=500 (repeatable)")
+    p.add_argument("--results", default="results/train", help="results folder (default: results/train)")
+    p.add_argument("--force", action="store_true", help="train again even if the run has a record")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ganbench.training.trainer import Trainer
+
+    cfg = load_config(args.recipe, args.sets)
+    run_dir = run_dir_for(cfg, args.results)
+    existing = read_record(run_dir, quarantine=True)
+    if existing is not None and existing["status"] != "failed" and not args.force:
+        print(f"{cfg.run_id}: already has a {existing['status']} record at {run_dir} (use --force to redo)")
+    else:
+        if args.force and existing is not None:
+            (Path(run_dir) / "record.json").unlink()
+        print(f"training {cfg.run_id} -> {run_dir}")
+        existing = Trainer(cfg, run_dir, progress=not args.no_progress).run()
+    print(json.dumps({"status": existing["status"], "error": existing["error"], **existing["metrics"]}, indent=2))
+    return 0 if existing["status"] == "finished" else 1

@@ -1,0 +1,71 @@
+"""2-D Gaussian mixtures of the PacGAN protocol (PROTOCOLS.md): ``ring8`` and ``grid25``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from ganbench.config import DataConfig, check_params
+from ganbench.data.base import Batch, DataSource
+from ganbench.registries import DATASETS
+
+
+def batch_generator(seed: int, index: int) -> torch.Generator:
+    """A generator for batch ``index`` of a stream: batch k depends only on (seed, k)."""
+    g = torch.Generator()
+    # Mix the two integers so nearby (seed, index) pairs give unrelated streams.
+    g.manual_seed(int(np.random.SeedSequence([seed, index]).generate_state(1)[0]))
+    return g
+
+
+class GaussianMixture(DataSource):
+    kind = "points"
+    num_classes = None
+
+    def __init__(self, name: str, centres: np.ndarray, sigma: float) -> None:
+        self.name = name
+        self.centres = np.asarray(centres, dtype=np.float64)
+        self.sigma = float(sigma)
+        self.sample_shape = (self.centres.shape[1],)
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` points: a uniformly chosen centre plus isotropic N(0, σ²) noise."""
+        centres = torch.as_tensor(self.centres, dtype=torch.float32)
+        idx = torch.randint(len(centres), (n,), generator=generator)
+        noise = torch.randn(n, centres.shape[1], generator=generator) * self.sigma
+        return centres[idx] + noise
+
+    def stream(self, batch_size: int, seed: int, start: int = 0) -> Iterator[Batch]:
+        k = start
+        while True:
+            yield self.sample(batch_size, batch_generator(seed, k)), None
+            k += 1
+
+    def describe(self) -> dict:
+        return {"name": self.name, "modes": len(self.centres), "sigma": self.sigma, "kind": "points"}
+
+
+def _no_params(cfg: DataConfig, name: str) -> None:
+    check_params(lambda: None, cfg.params, f"data.params ({name})")
+
+
+@DATASETS.register("ring8")
+def ring8(cfg: DataConfig | None = None) -> GaussianMixture:
+    """8 modes on the unit circle, σ = 0.01 per axis."""
+    if cfg is not None:
+        _no_params(cfg, "ring8")
+    angles = 2 * math.pi * np.arange(8) / 8
+    return GaussianMixture("ring8", np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.01)
+
+
+@DATASETS.register("grid25")
+def grid25(cfg: DataConfig | None = None) -> GaussianMixture:
+    """25 modes on {−4, −2, 0, 2, 4}², σ = 0.05 per axis."""
+    if cfg is not None:
+        _no_params(cfg, "grid25")
+    axis = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
+    xx, yy = np.meshgrid(axis, axis, indexing="ij")
+    return GaussianMixture("grid25", np.stack([xx.ravel(), yy.ravel()], axis=1), 0.05)

@@ -1,0 +1,138 @@
+"""Lipschitz methods for the discriminator: none, weight clipping, gradient penalty, spectral
+normalisation, R1. Plus an estimate of D's Lipschitz constant for the run record."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import spectral_norm
+
+from ganbench.errors import ConfigError
+from ganbench.objectives.base import LipschitzMethod
+from ganbench.registries import LIPSCHITZ
+
+_SN_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)
+
+
+def input_gradients(
+    D: nn.Module, x: torch.Tensor, y: torch.Tensor | None, create_graph: bool
+) -> torch.Tensor:
+    """∂ΣD(x)/∂x per sample, flattened to (N, numel/N). Samples are independent in D (no batch
+    norm across the batch in a critic that is penalised), so the sum's gradient is per-sample."""
+    x = x.detach().requires_grad_(True)
+    out = D(x, y)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=create_graph)
+    return grad.flatten(1)
+
+
+@LIPSCHITZ.register("none")
+class NoConstraint(LipschitzMethod):
+    name = "none"
+
+
+@LIPSCHITZ.register("clip")
+class WeightClipping(LipschitzMethod):
+    """WGAN (Arjovsky et al. 2017): clamp every D parameter to [−c, c] after each D step."""
+
+    name = "clip"
+
+    def __init__(self, c: float = 0.01) -> None:
+        if c <= 0:
+            raise ConfigError(f"objective.lipschitz_params.c must be > 0, got {c}")
+        self.c = c
+
+    @torch.no_grad()
+    def after_d_step(self, D: nn.Module) -> None:
+        for p in D.parameters():
+            p.clamp_(-self.c, self.c)
+
+
+@LIPSCHITZ.register("gp")
+class GradientPenalty(LipschitzMethod):
+    """WGAN-GP (Gulrajani et al. 2017): λ E[(‖∇D(x̂)‖ − center)²] at x̂ = εx_real + (1−ε)x_fake.
+
+    ``one_sided`` penalises only norms above ``center`` (the paper's appendix variant)."""
+
+    name = "gp"
+
+    def __init__(self, weight: float = 10.0, center: float = 1.0, one_sided: bool = False) -> None:
+        if weight < 0:
+            raise ConfigError(f"objective.lipschitz_params.weight must be >= 0, got {weight}")
+        self.weight, self.center, self.one_sided = weight, center, one_sided
+
+    def penalty(self, D, real, fake, y_real=None, y_fake=None):  # noqa: ANN001 - see base class
+        eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+        x_hat = eps * real.detach() + (1 - eps) * fake.detach()
+        # Interpolates carry the real labels: the penalty is on D(·, y) as a function of x.
+        norms = input_gradients(D, x_hat, y_real, create_graph=True).norm(2, dim=1)
+        gap = norms - self.center
+        if self.one_sided:
+            gap = gap.clamp(min=0)
+        return self.weight * (gap**2).mean()
+
+
+def has_spectral_norm(module: nn.Module) -> bool:
+    return parametrize.is_parametrized(module, "weight") and any(
+        "SpectralNorm" in type(p).__name__ for p in module.parametrizations["weight"]
+    )
+
+
+@LIPSCHITZ.register("sn")
+class SpectralNormalization(LipschitzMethod):
+    """Miyato et al. 2018: torch's spectral_norm parametrization on every linear/conv layer of D
+    (layers a model family already normalised are left as they are)."""
+
+    name = "sn"
+
+    def __init__(self, n_power_iterations: int = 1) -> None:
+        if n_power_iterations < 1:
+            raise ConfigError(f"objective.lipschitz_params.n_power_iterations must be >= 1, got {n_power_iterations}")
+        self.n_power_iterations = n_power_iterations
+
+    def prepare(self, D: nn.Module) -> nn.Module:
+        targets = [m for m in D.modules() if isinstance(m, _SN_LAYERS) and not has_spectral_norm(m)]
+        for m in targets:
+            spectral_norm(m, n_power_iterations=self.n_power_iterations)
+        return D
+
+
+@LIPSCHITZ.register("r1")
+class R1Penalty(LipschitzMethod):
+    """Mescheder et al. 2018: (γ/2) E‖∇D(x_real)‖² on real data only."""
+
+    name = "r1"
+
+    def __init__(self, gamma: float = 10.0) -> None:
+        if gamma < 0:
+            raise ConfigError(f"objective.lipschitz_params.gamma must be >= 0, got {gamma}")
+        self.gamma = gamma
+
+    def penalty(self, D, real, fake, y_real=None, y_fake=None):  # noqa: ANN001 - see base class
+        grads = input_gradients(D, real, y_real, create_graph=True)
+        return 0.5 * self.gamma * grads.pow(2).sum(1).mean()
+
+
+def estimate_lipschitz(
+    D: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    y_real: torch.Tensor | None = None,
+    y_fake: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> dict[str, float]:
+    """Max ‖∇ₓD‖ at real, fake and interpolated points: a lower bound on D's Lipschitz constant.
+
+    D is put in eval mode (batch norm uses running statistics) and restored afterwards."""
+    was_training = D.training
+    D.eval()
+    try:
+        eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), generator=generator).to(real)
+        x_hat = eps * real + (1 - eps) * fake
+        out = {}
+        for key, x, y in (("real", real, y_real), ("fake", fake, y_fake), ("interp", x_hat, y_real)):
+            out[f"lipschitz_{key}"] = input_gradients(D, x, y, create_graph=False).norm(2, dim=1).max().item()
+        out["lipschitz_max"] = max(out.values())
+        return out
+    finally:
+        D.train(was_training)

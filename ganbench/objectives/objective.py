@@ -1,0 +1,122 @@
+"""The objective: adversarial loss + Lipschitz method + extra terms, as the trainer sees it.
+
+The trainer asks ``objective.d_loss(...)`` and ``objective.g_loss(...)`` and knows nothing of what
+is inside. Extra terms (training techniques such as feature matching, conditioning losses such as
+ACGAN's classifier) implement :class:`Term` and are added here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ganbench.models.base import DOutput
+from ganbench.objectives.base import AdversarialLoss, LipschitzMethod
+
+
+@dataclass
+class StepContext:
+    """Everything a term may look at in one D or G step."""
+
+    D: nn.Module
+    real: torch.Tensor
+    y_real: torch.Tensor | None
+    fake: torch.Tensor
+    y_fake: torch.Tensor | None
+    out_real: DOutput | None  # None in a G step unless a term asked for real outputs
+    out_fake: DOutput
+    step: int
+
+
+class Term:
+    """An extra loss term. Registered in ``TECHNIQUES`` (keyword arguments = hyperparameters) or
+    contributed by a conditioning method (``CONDITIONINGS`` entries return a list of terms)."""
+
+    name = ""
+    needs_aux = False  # D must return DOutput (class logits / features), not bare logits
+    needs_real_in_g_step = False  # run D on the real batch in the G step too (feature matching)
+    replaces_g_loss = False  # the G adversarial loss is dropped (feature matching, pure form)
+
+    def d_term(self, ctx: StepContext) -> torch.Tensor | None:
+        return None
+
+    def g_term(self, ctx: StepContext) -> torch.Tensor | None:
+        return None
+
+    def attach(self, G: nn.Module, D: nn.Module) -> None:
+        """Called once with the networks (e.g. historical averaging keeps parameter averages)."""
+
+
+class Objective:
+    def __init__(self, loss: AdversarialLoss, lipschitz: LipschitzMethod, terms: list[Term] | None = None):
+        self.loss = loss
+        self.lipschitz = lipschitz
+        self.terms = list(terms or [])
+        self.needs_aux = any(t.needs_aux for t in self.terms)
+        self.real_in_g_step = any(t.needs_real_in_g_step for t in self.terms)
+        self.g_adversarial = not any(t.replaces_g_loss for t in self.terms)
+
+    def attach(self, G: nn.Module, D: nn.Module) -> nn.Module:
+        """Prepare D (e.g. spectral norm) and let the terms see the networks. Returns D."""
+        D = self.lipschitz.prepare(D)
+        for t in self.terms:
+            t.attach(G, D)
+        return D
+
+    def _run_d(self, D: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> DOutput:
+        if self.needs_aux:
+            out = D(x, y, return_aux=True)
+            return out if isinstance(out, DOutput) else DOutput(logits=out)
+        return DOutput(logits=D(x, y))
+
+    def d_loss(
+        self,
+        D: nn.Module,
+        real: torch.Tensor,
+        y_real: torch.Tensor | None,
+        fake: torch.Tensor,
+        y_fake: torch.Tensor | None,
+        step: int,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D loss for one step; ``fake`` must already be detached. Logs are 0-d tensors (no sync)."""
+        out_real = self._run_d(D, real, y_real)
+        out_fake = self._run_d(D, fake, y_fake)
+        adv = self.loss.d_loss(out_real.logits, out_fake.logits)
+        total = adv
+        logs = {"d_loss": adv.detach()}
+        penalty = self.lipschitz.penalty(D, real, fake, y_real, y_fake)
+        if penalty is not None:
+            total = total + penalty
+            logs["d_penalty"] = penalty.detach()
+        ctx = StepContext(D, real, y_real, fake, y_fake, out_real, out_fake, step)
+        for t in self.terms:
+            extra = t.d_term(ctx)
+            if extra is not None:
+                total = total + extra
+                logs[f"d_{t.name}"] = extra.detach()
+        logs["d_real_logit"] = out_real.logits.detach().mean()
+        logs["d_fake_logit"] = out_fake.logits.detach().mean()
+        return total, logs
+
+    def g_loss(
+        self,
+        D: nn.Module,
+        fake: torch.Tensor,
+        y_fake: torch.Tensor | None,
+        real: torch.Tensor | None,
+        y_real: torch.Tensor | None,
+        step: int,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        out_fake = self._run_d(D, fake, y_fake)
+        out_real = self._run_d(D, real, y_real) if self.real_in_g_step and real is not None else None
+        total = self.loss.g_loss(out_fake.logits) if self.g_adversarial else fake.new_zeros(())
+        logs = {"g_loss": total.detach()}
+        ctx = StepContext(D, real, y_real, fake, y_fake, out_real, out_fake, step)
+        for t in self.terms:
+            extra = t.g_term(ctx)
+            if extra is not None:
+                total = total + extra
+                logs[f"g_{t.name}"] = extra.detach()
+        return total, logs

@@ -1,0 +1,242 @@
+"""Leaderboards: a pure function of run records → pandas tables → Markdown, CSV and figures.
+
+Rows are the configurations being compared (by default every config key that varies across the
+records except the dataset and the seed); column groups are datasets; each cell is mean ± std over
+training seeds with the seed count. Rows are ranked by the mean, over datasets, of their rank on
+each dataset's primary metric.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from ganbench.evaluation.evaluator import LOWER_IS_BETTER
+from ganbench.io import write_json_atomic
+from ganbench.records import iter_records
+
+DATASET_KEY = "data.name"
+SEED_KEY = "seed"
+# Config keys that never define a row: identity, runtime, bookkeeping.
+_NEVER_ROWS = ("name", "runtime.", "train.checkpoint_every", "train.log_every", "eval.")
+# Preferred metric order; the first one present is the ranking metric.
+PRIMARY_ORDER = ("fid", "modes", "intra_fid", "kid", "is", "hq_percent", "reverse_kl")
+DISPLAY_ORDER = (
+    "modes", "hq_percent", "reverse_kl", "fid", "kid", "is", "precision", "recall", "density", "coverage",
+    "intra_fid", "fid_infinity", "stacked_modes", "stacked_kl", "lipschitz_max",
+)  # fmt: skip
+NAMES = {"hq_percent": "HQ %", "reverse_kl": "KL", "lipschitz_max": "Lip. est."}
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{key}."))
+        else:
+            out[key] = tuple(v) if isinstance(v, list) else v
+    return out
+
+
+def records_frame(results_dir: str | Path) -> pd.DataFrame:
+    """One row per run: flattened config (``cfg:`` columns), metrics, status, compute, paths."""
+    rows = []
+    for path, rec in iter_records(results_dir):
+        row = {f"cfg:{k}": v for k, v in _flatten(rec["config"]).items()}
+        row.update({f"m:{k}": v for k, v in rec.get("metrics", {}).items() if isinstance(v, (int, float))})
+        row.update(
+            {
+                "run_id": rec["run_id"],
+                "status": rec["status"],
+                "error": rec.get("error"),
+                "dir": str(path.parent),
+                "wall_time_s": rec.get("compute", {}).get("wall_time_s"),
+                "steps_per_s": rec.get("compute", {}).get("steps_per_s"),
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def default_row_keys(df: pd.DataFrame) -> list[str]:
+    keys = []
+    for col in df.columns:
+        if not col.startswith("cfg:"):
+            continue
+        key = col[4:]
+        if key in (DATASET_KEY, SEED_KEY) or any(key == p or key.startswith(p) for p in _NEVER_ROWS):
+            continue
+        if df[col].astype(str).nunique() > 1:
+            keys.append(key)
+    return keys
+
+
+def _cell(values: pd.Series, diverged: int) -> str:
+    finite = values[np.isfinite(values.astype(float))]
+    n = len(values)
+    if n == 0:
+        return "—"
+    if len(finite) == 0:
+        text = "NaN"
+    elif len(finite) == 1:
+        text = f"{finite.iloc[0]:.3g}"
+    else:
+        text = f"{finite.mean():.3g} ± {finite.std(ddof=1):.2g}"
+    notes = []
+    if len(finite) < n:
+        notes.append(f"NaN in {n - len(finite)}")
+    if diverged:
+        notes.append(f"{diverged} diverged")
+    return f"{text} (n={n}{'; ' + ', '.join(notes) if notes else ''})"
+
+
+def build_leaderboard(
+    df: pd.DataFrame, row_keys: list[str] | None = None, metrics: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+    """Aggregate runs into (display table, numeric table, row keys, metrics).
+
+    The numeric table has, per dataset × metric, the mean, std (ddof=1), n and a per-dataset rank.
+    """
+    df = df[df["status"].isin(["finished", "diverged"])].copy()
+    if df.empty:
+        raise ValueError("no finished or diverged run records to aggregate")
+    row_keys = default_row_keys(df) if row_keys is None else row_keys
+    if DATASET_KEY.join(["cfg:", ""]) not in df.columns:
+        df["cfg:" + DATASET_KEY] = "data"
+    present = [c[2:] for c in df.columns if c.startswith("m:") and not c.endswith("_total")]
+    if metrics is None:
+        metrics = [m for m in DISPLAY_ORDER if m in present] + sorted(
+            m for m in present if m not in DISPLAY_ORDER and not m.startswith("lipschitz_")
+        )
+    primary = next((m for m in PRIMARY_ORDER if m in metrics), metrics[0])
+    group_cols = [f"cfg:{k}" for k in row_keys]
+    if not group_cols:
+        df["cfg:run"] = "all"
+        group_cols, row_keys = ["cfg:run"], ["run"]
+    for col in group_cols:
+        df[col] = df[col].astype(str)
+    numeric_rows, display_rows = [], []
+    datasets = sorted(df["cfg:" + DATASET_KEY].unique())
+    for key, grp in df.groupby(group_cols, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        num: dict[str, Any] = dict(zip(row_keys, key))
+        disp: dict[str, Any] = dict(zip(row_keys, key))
+        for ds in datasets:
+            sub = grp[grp["cfg:" + DATASET_KEY] == ds]
+            diverged = int((sub["status"] == "diverged").sum())
+            for m in metrics:
+                col = f"m:{m}"
+                # a run without the metric (diverged before evaluation) counts as NaN: n never hides it
+                vals = sub[col].astype(float) if col in sub else pd.Series([math.nan] * len(sub))
+                finite = vals[np.isfinite(vals.astype(float))]
+                num[f"{ds}/{m}/mean"] = finite.mean() if len(finite) else math.nan
+                num[f"{ds}/{m}/std"] = finite.std(ddof=1) if len(finite) > 1 else math.nan
+                num[f"{ds}/{m}/n"] = len(vals)
+                disp[f"{ds} {NAMES.get(m, m)}"] = _cell(vals, diverged if m == metrics[0] else 0)
+        numeric_rows.append(num)
+        display_rows.append(disp)
+    numeric = pd.DataFrame(numeric_rows)
+    display = pd.DataFrame(display_rows)
+    ranks = []
+    for ds in datasets:
+        col = f"{ds}/{primary}/mean"
+        ascending = primary in LOWER_IS_BETTER
+        # NaN (no usable value) ranks last
+        filled = numeric[col].fillna(math.inf if ascending else -math.inf)
+        numeric[f"{ds}/rank"] = filled.rank(ascending=ascending, method="min")
+        ranks.append(numeric[f"{ds}/rank"])
+    numeric["rank"] = pd.concat(ranks, axis=1).mean(axis=1)
+    display.insert(0, "rank", numeric["rank"].rank(method="min").astype(int))
+    order = numeric["rank"].sort_values(kind="stable").index
+    return display.loc[order].reset_index(drop=True), numeric.loc[order].reset_index(drop=True), row_keys, metrics
+
+
+def write_leaderboard(
+    results_dir: str | Path,
+    out_dir: str | Path,
+    title: str | None = None,
+    row_keys: list[str] | None = None,
+    metrics: list[str] | None = None,
+    figure: bool = True,
+) -> dict[str, Path]:
+    """Write leaderboard.md, leaderboard.csv, leaderboard.json and (for point data) samples.png."""
+    results_dir, out_dir = Path(results_dir), Path(out_dir)
+    df = records_frame(results_dir)
+    if df.empty:
+        raise FileNotFoundError(f"{results_dir}: no run records (record.json) found")
+    display, numeric, row_keys, metrics = build_leaderboard(df, row_keys, metrics)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"markdown": out_dir / "leaderboard.md", "csv": out_dir / "leaderboard.csv"}
+    numeric.to_csv(paths["csv"], index=False)
+    seeds = sorted(df[f"cfg:{SEED_KEY}"].unique()) if f"cfg:{SEED_KEY}" in df else []
+    status = df["status"].value_counts().to_dict()
+    eval_seeds = sorted(df["cfg:eval.seed"].unique()) if "cfg:eval.seed" in df else []
+    n_fake = sorted(df["cfg:eval.n_samples"].unique()) if "cfg:eval.n_samples" in df else []
+    lines = [
+        f"# {title or 'Leaderboard'}",
+        "",
+        f"Generated by `ganbench leaderboard {results_dir}` from {len(df)} run records "
+        f"({', '.join(f'{v} {k}' for k, v in status.items())}). Each cell: mean ± std over training seeds "
+        f"(n = seeds). Training seeds: {', '.join(map(str, seeds))}. Evaluation seed(s): "
+        f"{', '.join(map(str, eval_seeds))}; generated samples per evaluation: {', '.join(map(str, n_fake))}. "
+        f"Rows: {', '.join(row_keys)}; ranked by the mean over datasets of the rank on `{metrics[0]}`"
+        f"{' (lower is better)' if metrics[0] in LOWER_IS_BETTER else ''}.",
+        "",
+        tabulate(display, headers="keys", tablefmt="github", showindex=False),
+        "",
+    ]
+    failed = df[df["status"] == "failed"]
+    if len(failed):
+        lines += ["## Failed runs (not in the table)", ""]
+        lines += [f"- `{r.run_id}`: {r.error}" for r in failed.itertuples()]
+        lines.append("")
+    if figure:
+        fig_path = sample_figure(df, row_keys, out_dir / "samples.png")
+        if fig_path is not None:
+            paths["figure"] = fig_path
+            lines += ["![samples of each run (first seed)](samples.png)", ""]
+    paths["markdown"].write_text("\n".join(lines))
+    paths["json"] = out_dir / "leaderboard.json"
+    write_json_atomic(paths["json"], {"row_keys": row_keys, "metrics": metrics, "rows": numeric.to_dict("records")})
+    return paths
+
+
+def sample_figure(df: pd.DataFrame, row_keys: list[str], path: Path) -> Path | None:
+    """A grid of sample scatters: one row per configuration, one column per dataset (first seed)."""
+    import matplotlib.pyplot as plt
+
+    from ganbench.registries import DATASETS, load_all
+    from ganbench.reporting.plots import SAMPLES_NPY, scatter_axes
+
+    load_all()
+    df = df[df["status"].isin(["finished", "diverged"])]
+    df = df[[Path(d, SAMPLES_NPY).exists() for d in df["dir"]]]
+    if df.empty:
+        return None
+    datasets = sorted(df["cfg:" + DATASET_KEY].unique())
+    group_cols = [f"cfg:{k}" for k in row_keys] or ["run_id"]
+    groups = list(df.sort_values(f"cfg:{SEED_KEY}").groupby(group_cols, sort=True))
+    fig, axes = plt.subplots(
+        len(groups), len(datasets), figsize=(1.9 * len(datasets), 1.9 * len(groups)), dpi=100, squeeze=False
+    )
+    for i, (key, grp) in enumerate(groups):
+        key = key if isinstance(key, tuple) else (key,)
+        for j, ds in enumerate(datasets):
+            ax = axes[i][j]
+            sub = grp[grp["cfg:" + DATASET_KEY] == ds]
+            if sub.empty:
+                ax.axis("off")
+                continue
+            pts = np.load(Path(sub.iloc[0]["dir"], SAMPLES_NPY))
+            centres = getattr(DATASETS.get(ds)(None), "centres", None) if ds in ("ring8", "grid25") else None
+            scatter_axes(ax, pts, centres, title=f"{ds}: {' / '.join(map(str, key))}")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,51 @@
+"""The default executor: a pool of local processes (no extra dependency)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from ganbench.config import RunConfig
+from ganbench.registries import EXECUTORS
+from ganbench.runners.run import run_one
+
+
+def threads_per_worker(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+@EXECUTORS.register("local")
+def run_local(
+    runs: list[RunConfig],
+    results_dir: str | Path,
+    workers: int = 1,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+    **_: Any,
+) -> list[dict[str, Any]]:
+    """Run configs on ``workers`` processes (in this process when workers == 1)."""
+    threads = threads_per_worker(workers)
+    results = []
+    if workers <= 1:
+        for cfg in runs:
+            res = run_one(cfg.to_dict(), str(results_dir), threads=threads)
+            results.append(res)
+            if on_result:
+                on_result(res)
+        return results
+    # spawn, not fork: forking a process that already holds torch's thread pools can deadlock.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(run_one, cfg.to_dict(), str(results_dir), False, threads): cfg for cfg in runs}
+        for fut in as_completed(futures):
+            cfg = futures[fut]
+            try:
+                res = fut.result()
+            except Exception as e:  # the worker process itself died
+                res = {"run_id": cfg.run_id, "status": "failed", "error": f"worker died: {e}", "wall_s": 0.0}
+            results.append(res)
+            if on_result:
+                on_result(res)
+    return results

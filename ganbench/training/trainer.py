@@ -1,0 +1,309 @@
+"""The training loop. It knows nothing of architectures or losses: the model family builds G and D,
+the objective gives the D and G losses (adversarial loss + Lipschitz method + extra terms), the
+checkpointer saves, the evaluator scores. Read it top to bottom: setup → resume → loop → record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ganbench.config import RunConfig
+from ganbench.errors import DivergedError, GanbenchError
+from ganbench.evaluation.evaluator import evaluate, is_better
+from ganbench.objectives.build import build_objective
+from ganbench.objectives.lipschitz import estimate_lipschitz
+from ganbench.records import new_record, write_record
+from ganbench.registries import DATASETS, MODELS, load_all
+from ganbench.training.checkpoint import BEST, LAST, checkpoint_path, load_checkpoint, save_checkpoint
+from ganbench.training.device import resolve_device
+from ganbench.training.ema import make_ema
+
+_AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+_DOUBLE_BACKWARD = ("gp", "r1")  # torch.compile cannot differentiate twice through a compiled D
+
+
+class Trainer:
+    """Train one run config into ``run_dir`` and write its record.
+
+    ``stop_at`` ends the session after that many generator steps (checkpoint written, no record):
+    it stands for an interrupted run in tests and lets a run be trained in slices.
+    """
+
+    def __init__(
+        self, cfg: RunConfig, run_dir: str | Path, progress: bool | None = None, stop_at: int | None = None
+    ) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.progress = cfg.runtime.progress if progress is None else progress
+        self.stop_at = stop_at
+        self.history: list[dict[str, Any]] = []
+        self.evals: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.wall_before = 0.0  # wall time of earlier sessions of a resumed run
+
+    # --- setup -----------------------------------------------------------------------------------
+    def setup(self) -> None:
+        load_all()
+        cfg = self.cfg
+        self.device = resolve_device(cfg.runtime.device)
+        if cfg.runtime.threads:
+            torch.set_num_threads(cfg.runtime.threads)
+        torch.manual_seed(cfg.seed)  # weight initialisation and the global RNG (penalty sampling)
+        self.data = DATASETS.get(cfg.data.name, "data.name")(cfg.data)
+        G, D = MODELS.get(cfg.model.name, "model.name").build(cfg, self.data)
+        self.objective = build_objective(cfg)
+        D = self.objective.attach(G, D)
+        memory_format = torch.channels_last if cfg.runtime.channels_last else torch.preserve_format
+        self.G = G.to(self.device, memory_format=memory_format)
+        self.D = D.to(self.device, memory_format=memory_format)
+        self.conditional = cfg.model.conditioning != "none"
+        if self.conditional and not self.data.num_classes:
+            raise GanbenchError(
+                f"model.conditioning={cfg.model.conditioning!r} needs labels, but dataset "
+                f"{cfg.data.name!r} has none"
+            )
+        o = cfg.optim
+        if o.name == "adam":
+            make = lambda params, lr: torch.optim.Adam(params, lr=lr, betas=o.betas, weight_decay=o.weight_decay)  # noqa: E731
+        else:
+            make = lambda params, lr: torch.optim.RMSprop(params, lr=lr, weight_decay=o.weight_decay)  # noqa: E731
+        self.opt_g = make(self.G.parameters(), o.lr_g)
+        self.opt_d = make(self.D.parameters(), o.lr_d)
+        self.ema = make_ema(self.G, cfg.train.ema_decay) if cfg.train.ema_decay else None
+        self.z_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1_000_003)
+        amp = cfg.runtime.amp
+        self.autocast = (
+            (lambda: torch.autocast(self.device.type, dtype=_AMP_DTYPES[amp]))
+            if amp != "off"
+            else contextlib.nullcontext
+        )
+        enabled = amp == "fp16"
+        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=enabled)
+        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=enabled)
+        # Compiled views of the networks for the hot loop; state is always read from the originals.
+        self.G_run, self.D_run = self.G, self.D
+        if cfg.runtime.compile:
+            self.G_run = torch.compile(self.G)
+            if cfg.objective.lipschitz not in _DOUBLE_BACKWARD:
+                self.D_run = torch.compile(self.D)
+
+    # --- state -----------------------------------------------------------------------------------
+    def state_dict(self, step: int) -> dict[str, Any]:
+        state = {
+            "run_id": self.cfg.run_id,
+            "config_hash": self.cfg.config_hash,
+            "step": step,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(),
+            "scaler_d": self.scaler_d.state_dict(),
+            "rng_cpu": torch.get_rng_state(),
+            "rng_z": self.z_gen.get_state(),
+            "history": self.history,
+            "evals": self.evals,
+            "best": self.best,
+            "wall_time_s": self.wall_before + (time.perf_counter() - self.t0),
+        }
+        if self.ema is not None:
+            state["G_ema"] = self.ema.state_dict()
+        if self.device.type == "cuda":
+            state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def resume(self) -> int:
+        """Load the last checkpoint when there is one; returns the step to start from."""
+        path = checkpoint_path(self.run_dir, LAST)
+        if not path.exists():
+            return 0
+        state = load_checkpoint(path, self.cfg.config_hash)
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.scaler_d.load_state_dict(state["scaler_d"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["G_ema"])
+        torch.set_rng_state(state["rng_cpu"])
+        self.z_gen.set_state(state["rng_z"])
+        if "rng_cuda" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng_cuda"], self.device)
+        self.history = list(state["history"])
+        self.evals = list(state["evals"])
+        self.best = state["best"]
+        self.wall_before = float(state["wall_time_s"])
+        return int(state["step"])
+
+    # --- one step --------------------------------------------------------------------------------
+    def latents(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(n, self.G.z_dim, device=self.device, generator=self.z_gen)
+        y = None
+        if self.conditional:
+            y = torch.randint(self.data.num_classes, (n,), device=self.device, generator=self.z_gen)
+        return z, y
+
+    def _to_device(self, x: torch.Tensor | None) -> torch.Tensor | None:
+        if x is None:
+            return None
+        if self.cfg.runtime.channels_last and x.dim() == 4:
+            return x.to(self.device, non_blocking=True, memory_format=torch.channels_last)
+        return x.to(self.device, non_blocking=True)
+
+    def train_step(self, step: int, batches: Any) -> dict[str, torch.Tensor]:
+        cfg = self.cfg
+        bs = cfg.train.batch_size
+        logs: dict[str, torch.Tensor] = {}
+        self.D.requires_grad_(True)
+        for _ in range(cfg.train.n_critic):
+            real, y_real = next(batches)
+            real, y_real = self._to_device(real), self._to_device(y_real)
+            z, y_fake = self.latents(bs)
+            with torch.no_grad(), self.autocast():
+                fake = self.G_run(z, y_fake)
+            with self.autocast():
+                loss_d, logs = self.objective.d_loss(self.D_run, real, y_real, fake, y_fake, step)
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler_d.scale(loss_d).backward()
+            self.scaler_d.step(self.opt_d)
+            self.scaler_d.update()
+            self.objective.lipschitz.after_d_step(self.D)
+        # G step: D's parameter gradients are not needed, only the gradient through D to G.
+        self.D.requires_grad_(False)
+        z, y_fake = self.latents(bs)
+        with self.autocast():
+            fake = self.G_run(z, y_fake)
+            loss_g, logs_g = self.objective.g_loss(self.D_run, fake, y_fake, real, y_real, step)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler_g.scale(loss_g).backward()
+        self.scaler_g.step(self.opt_g)
+        self.scaler_g.update()
+        if self.ema is not None:
+            self.ema.update_parameters(self.G)
+        self._last_batch = (real, y_real, fake.detach(), y_fake)
+        return {**logs, **logs_g}
+
+    # --- evaluation ------------------------------------------------------------------------------
+    def eval_generator(self) -> nn.Module:
+        return self.ema.module if (self.ema is not None and self.cfg.eval.use_ema) else self.G
+
+    def evaluate(self, G: nn.Module, seed: int) -> tuple[dict[str, Any], torch.Tensor]:
+        return evaluate(G, self.data, self.cfg.eval, seed, self.device)
+
+    def lipschitz_estimate(self) -> dict[str, float]:
+        real, y_real, fake, y_fake = self._last_batch
+        gen = torch.Generator().manual_seed(self.cfg.eval.seed)
+        return estimate_lipschitz(self.D, real.float(), fake.float(), y_real, y_fake, generator=gen)
+
+    def periodic_eval(self, step: int) -> None:
+        """Evaluate on the *selection* seed; keep the best checkpoint when asked."""
+        metrics, _ = self.evaluate(self.eval_generator(), self.cfg.eval.selection_seed)
+        self.evals.append({"step": step, **metrics})
+        key = self.cfg.eval.selection_metric or self.cfg.eval.metrics[0]
+        value = metrics.get(key)
+        if self.cfg.eval.select_best and value is not None and (
+            self.best is None or is_better(key, value, self.best["value"])
+        ):
+            self.best = {"step": step, "metric": key, "value": value}
+            save_checkpoint(self.run_dir, {"step": step, "G": self.eval_generator().state_dict()}, BEST)
+
+    # --- the run ---------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any] | None:
+        """Train (resuming if a checkpoint exists), evaluate, write the record and return it.
+        Returns None when stopped early by ``stop_at``."""
+        self.t0 = time.perf_counter()
+        self.setup()
+        start = self.resume()
+        cfg = self.cfg
+        steps, tc = cfg.train.steps, cfg.train
+        end = min(steps, self.stop_at) if self.stop_at is not None else steps
+        batches = self.data.stream(tc.batch_size, cfg.seed, start * tc.n_critic)
+        session_t0 = time.perf_counter()
+        bar = tqdm(total=steps, initial=start, disable=not self.progress, desc=cfg.run_id[:48], leave=False)
+        status, error, ran = "finished", None, 0
+        try:
+            for step in range(start, end):
+                logs = self.train_step(step, batches)
+                done, ran = step + 1, ran + 1
+                if done % tc.log_every == 0 or done == steps:
+                    entry = {"step": done, **{k: float(v) for k, v in logs.items()}}
+                    if tc.lipschitz_estimate_every and (done % tc.lipschitz_estimate_every == 0 or done == steps):
+                        entry.update(self.lipschitz_estimate())
+                    self.history.append(entry)
+                    bad = [k for k, v in entry.items() if isinstance(v, float) and not math.isfinite(v)]
+                    if bad:
+                        raise DivergedError(f"non-finite {', '.join(bad)} at step {done}")
+                    bar.set_postfix({k: f"{entry[k]:.3g}" for k in ("d_loss", "g_loss") if k in entry})
+                if cfg.eval.every and done % cfg.eval.every == 0:
+                    self.periodic_eval(done)
+                if tc.checkpoint_every and done % tc.checkpoint_every == 0 or done == end:
+                    save_checkpoint(self.run_dir, self.state_dict(done))
+                bar.update(1)
+        except DivergedError as e:
+            status, error = "diverged", str(e)
+        finally:
+            bar.close()
+        if status == "finished" and end < steps:
+            return None  # stopped early on purpose; the checkpoint is the state
+        return self.finish(status, error, ran, time.perf_counter() - session_t0)
+
+    def finish(self, status: str, error: str | None, session_steps: int, session_wall: float) -> dict[str, Any]:
+        cfg = self.cfg
+        G_final = self.eval_generator()
+        if self.best is not None:
+            G_final = copy.deepcopy(G_final)
+            G_final.load_state_dict(load_checkpoint(checkpoint_path(self.run_dir, BEST))["G"])
+        metrics: dict[str, Any] = {}
+        try:
+            metrics, samples = self.evaluate(G_final, cfg.eval.seed)
+            if self.history and "lipschitz_max" in self.history[-1]:
+                metrics.update({k: v for k, v in self.history[-1].items() if k.startswith("lipschitz_")})
+            self.save_samples(samples)
+        except GanbenchError as e:
+            if status == "finished":
+                raise
+            error = f"{error}; final evaluation failed: {e}"
+        wall = self.wall_before + (time.perf_counter() - self.t0)
+        rate = session_steps / session_wall if session_wall > 0 else float("nan")
+        record = new_record(
+            cfg,
+            status,
+            metrics=metrics,
+            history=self.history,
+            evals=self.evals,
+            error=error,
+            compute={
+                "wall_time_s": wall,
+                "steps_per_s": rate,  # generator steps per second in the last session
+                "samples_per_s": rate * cfg.train.batch_size * cfg.train.n_critic,  # real samples seen per s
+                "device": str(self.device),
+                "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
+                "threads": torch.get_num_threads(),
+                "amp": cfg.runtime.amp,
+            },
+            provenance={
+                "eval_seed": cfg.eval.seed,
+                "selection_seed": cfg.eval.selection_seed,
+                "n_fake": cfg.eval.n_samples,
+                "dataset": self.data.describe(),
+                "evaluated": "best" if self.best else ("ema" if G_final is not self.G else "final"),
+                "best": self.best,
+            },
+        )
+        write_record(self.run_dir, record)
+        return record
+
+    def save_samples(self, samples: torch.Tensor) -> None:
+        from ganbench.reporting.plots import save_samples
+
+        save_samples(samples, self.data, self.run_dir, title=self.cfg.run_id)
