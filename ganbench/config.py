@@ -155,6 +155,7 @@ class ModelConfig:
     name: str = "mlp"
     z_dim: int = 2
     conditioning: str = "none"
+    conditioning_params: dict[str, Any] = field(default_factory=dict)  # e.g. acgan: class_weight_d
     g: dict[str, Any] = field(default_factory=dict)  # generator kwargs of the model family
     d: dict[str, Any] = field(default_factory=dict)  # discriminator kwargs
 
@@ -262,7 +263,7 @@ class RunConfig:
 
         R.DATASETS.get(self.data.name, f"{w}: data.name")
         model = R.MODELS.get(self.model.name, f"{w}: model.name")
-        R.CONDITIONINGS.get(self.model.conditioning, f"{w}: model.conditioning")
+        conditioning = R.CONDITIONINGS.get(self.model.conditioning, f"{w}: model.conditioning")
         loss = R.LOSSES.get(self.objective.loss, f"{w}: objective.loss")
         lip = R.LIPSCHITZ.get(self.objective.lipschitz, f"{w}: objective.lipschitz")
         check_params(loss, self.objective.loss_params, f"{w}: objective.loss_params")
@@ -270,6 +271,9 @@ class RunConfig:
         for tname, tparams in self.objective.techniques.items():
             tech = R.TECHNIQUES.get(tname, f"{w}: objective.techniques")
             check_params(tech, tparams or {}, f"{w}: objective.techniques.{tname}")
+            if hasattr(tech, "validate"):
+                tech.validate(self, w)
+        conditioning().validate(self, w)
         if hasattr(model, "validate"):
             model.validate(self, w)
         for metric in self.eval.metrics:
