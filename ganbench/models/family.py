@@ -1,0 +1,119 @@
+"""What the convolutional image families share: config validation and building (G, D) for a dataset.
+
+A family subclasses :class:`ImageFamily`, names its generator / discriminator classes, its
+resolutions and its conditionings (with the reason for each one it rejects). The networks take
+``(resolution, channels, conditioning, num_classes)`` from the dataset and everything else from
+``model.g`` / ``model.d`` as keyword arguments, which ``check_params`` validates.
+
+Each network class exposes ``plan(resolution, **kwargs)``: the architecture it would build, or a
+ValueError saying why it cannot. Validation calls it when ``data.resolution`` is given, so bad
+options fail before any data is read; otherwise they fail at build time, still before training.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from torch import nn
+
+from ganbench.config import check_params
+from ganbench.errors import ConfigError
+
+G_SKIP = ("z_dim", "resolution", "channels", "conditioning", "num_classes")
+D_SKIP = ("resolution", "channels", "conditioning", "num_classes")
+LABELLED = ("concat", "acgan", "projection")
+
+
+class ImageFamily:
+    name: ClassVar[str] = ""
+    generator: ClassVar[type[nn.Module]]
+    discriminator: ClassVar[type[nn.Module]]
+    resolutions: ClassVar[tuple[int, ...]] = ()
+    conditionings: ClassVar[tuple[str, ...]] = ("none",)
+    unsupported: ClassVar[dict[str, str]] = {}  # conditioning -> why this family rejects it
+    provides_features: ClassVar[bool] = True  # D(x, y, return_aux=True).features is set
+
+    # --- validation ---------------------------------------------------------------------------
+    @classmethod
+    def validate(cls, cfg: Any, where: str) -> None:
+        g = check_params(cls.generator, cfg.model.g, f"{where}: model.g", skip=G_SKIP)
+        d = check_params(cls.discriminator, cfg.model.d, f"{where}: model.d", skip=D_SKIP)
+        cond = cfg.model.conditioning
+        if cond not in cls.conditionings:
+            reason = cls.unsupported.get(cond, "")
+            raise ConfigError(
+                f"{where}: model.conditioning: the {cls.name} family does not support {cond!r}"
+                f"{': ' + reason if reason else ''}; valid choices: {', '.join(cls.conditionings)}"
+            )
+        res = cfg.data.resolution
+        if res is not None:
+            cls._check_resolution(res, f"{where}: data.resolution")
+            cls._plan(cfg, res, g, d, where)
+        cls.check_combination(cfg, d, where)
+
+    @classmethod
+    def check_combination(cls, cfg: Any, d: dict[str, Any], where: str) -> None:
+        """Family hook: reject option combinations with the rest of the config."""
+
+    @classmethod
+    def _check_resolution(cls, res: int, where: str) -> None:
+        if res not in cls.resolutions:
+            raise ConfigError(
+                f"{where}: the {cls.name} family has no {res}×{res} architecture; "
+                f"supported resolutions: {', '.join(map(str, cls.resolutions))}"
+            )
+
+    @classmethod
+    def _plan(cls, cfg: Any, res: int, g: dict[str, Any], d: dict[str, Any], where: str) -> None:
+        for key, net, kwargs in (
+            ("g", cls.generator, {"z_dim": cfg.model.z_dim, **g}),
+            ("d", cls.discriminator, d),
+        ):
+            try:
+                net.plan(res, **kwargs)  # type: ignore[attr-defined]
+            except ValueError as e:
+                raise ConfigError(f"{where}: model.{key}: {e}") from None
+
+    # --- building -----------------------------------------------------------------------------
+    @classmethod
+    def d_kwargs(cls, cfg: Any) -> dict[str, Any]:
+        """Family hook: D keyword arguments (defaults that depend on the rest of the config)."""
+        return dict(cfg.model.d)
+
+    @classmethod
+    def build(cls, cfg: Any, data: Any) -> tuple[nn.Module, nn.Module]:
+        if getattr(data, "kind", None) != "images":
+            raise ConfigError(
+                f"model.name: {cls.name!r} needs image data, but {cfg.data.name!r} holds "
+                f"{getattr(data, 'kind', 'unknown')}; use the mlp family for points"
+            )
+        c, h, w = data.sample_shape
+        if h != w:
+            raise ConfigError(f"data: the {cls.name} family needs square images, got {h}×{w}")
+        cls._check_resolution(h, f"data ({cfg.data.name!r}, {h}×{w})")
+        cond = cfg.model.conditioning
+        if cond in LABELLED and not data.num_classes:
+            raise ConfigError(
+                f"model.conditioning: {cond!r} needs class labels, but dataset {cfg.data.name!r} "
+                f"is unlabelled; use 'none'"
+            )
+        num_classes = data.num_classes if cond in LABELLED else None
+        try:
+            G = cls.generator(cfg.model.z_dim, h, c, cond, num_classes, **cfg.model.g)
+        except ValueError as e:
+            raise ConfigError(f"model.g: {e}") from None
+        try:
+            D = cls.discriminator(h, c, cond, num_classes, **cls.d_kwargs(cfg))
+        except ValueError as e:
+            raise ConfigError(f"model.d: {e}") from None
+        return G, D
+
+
+def resolution_plan(table: dict[int, Any], resolution: int, family: str) -> Any:
+    try:
+        return table[resolution]
+    except KeyError:
+        supported = ", ".join(map(str, sorted(table)))
+        raise ValueError(
+            f"{family}: no {resolution}×{resolution} architecture; supported: {supported}"
+        ) from None

@@ -1,0 +1,93 @@
+"""SAGAN (Zhang et al. 2019): the SNGAN ResNet nets with self-attention in G and D and spectral
+norm in *both* G and D; class-conditional BN in G and a projection D when conditional.
+
+The paper's ImageNet 128 model puts attention on the 32×32 feature maps of both nets (its best
+setting); the other resolutions use the ResNet family's architectures with attention on the maps
+at half the output side. ``attn_res`` moves it (0 = none); orthogonal init as in BigGAN.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ganbench.models.family import ImageFamily
+from ganbench.models.layers import InitScheme
+from ganbench.models.resnet import ResNetDiscriminator, ResNetGenerator
+from ganbench.registries import MODELS
+
+ATTN = {28: 14, 32: 16, 48: 24, 64: 32, 128: 32}
+
+
+class SAGANGenerator(ResNetGenerator):
+    family: ClassVar[str] = "sagan"
+    default_attn: ClassVar[dict[int, int]] = ATTN
+
+    def __init__(
+        self,
+        z_dim: int,
+        resolution: int,
+        channels: int = 3,
+        conditioning: str = "none",
+        num_classes: int | None = None,
+        *,
+        ch: int | None = None,
+        attn_res: int | None = None,
+        sn: bool = True,
+        init: InitScheme = "ortho",
+    ) -> None:
+        super().__init__(
+            z_dim, resolution, channels, conditioning, num_classes, ch=ch, attn_res=attn_res, sn=sn, init=init
+        )
+
+
+class SAGANDiscriminator(ResNetDiscriminator):
+    family: ClassVar[str] = "sagan"
+    default_attn: ClassVar[dict[int, int]] = ATTN
+
+    def __init__(
+        self,
+        resolution: int,
+        channels: int = 3,
+        conditioning: str = "none",
+        num_classes: int | None = None,
+        *,
+        ch: int | None = None,
+        attn_res: int | None = None,
+        sn: bool = True,
+        init: InitScheme = "ortho",
+        minibatch_std: bool = False,
+        minibatch_std_group: int = 4,
+        minibatch_disc: bool = False,
+        minibatch_disc_kernels: int = 100,
+        minibatch_disc_dim: int = 5,
+    ) -> None:
+        super().__init__(
+            resolution,
+            channels,
+            conditioning,
+            num_classes,
+            ch=ch,
+            attn_res=attn_res,
+            sn=sn,
+            init=init,
+            minibatch_std=minibatch_std,
+            minibatch_std_group=minibatch_std_group,
+            minibatch_disc=minibatch_disc,
+            minibatch_disc_kernels=minibatch_disc_kernels,
+            minibatch_disc_dim=minibatch_disc_dim,
+        )
+
+
+@MODELS.register("sagan")
+class SAGAN(ImageFamily):
+    """SAGAN; ``model.g``: ch, attn_res, sn, init; ``model.d``: as the resnet family's D."""
+
+    name = "sagan"
+    generator = SAGANGenerator
+    discriminator = SAGANDiscriminator
+    resolutions = (28, 32, 48, 64, 128)
+    conditionings = ("none", "acgan", "projection")
+    unsupported = {
+        "concat": "SAGAN conditions G through class-conditional batch norm and D by projection; "
+        "use 'projection' (the paper's) or 'acgan'"
+    }
