@@ -1,0 +1,120 @@
+"""Grids: expansion, skip/resume, bad records, the CLI end to end, the leaderboard."""
+
+import json
+
+import pytest
+import yaml
+
+from ganbench.cli import main
+from ganbench.errors import ConfigError
+from ganbench.records import read_record
+from ganbench.runners.grid import load_grid
+from ganbench.runners.local import run_local
+from ganbench.runners.run import is_done, run_dir_for
+
+
+def make_grid(tmp_path, toy_cfg_dict, axes=None, **extra):
+    base = dict(toy_cfg_dict)
+    spec = {"name": "t", "base": base, "axes": axes or {"objective.loss": ["hinge", "wasserstein"], "seed": [0, 1]}}
+    spec.update(extra)
+    p = tmp_path / "grid.yaml"
+    p.write_text(yaml.safe_dump(spec))
+    return p
+
+
+def test_expansion_and_overrides(tmp_path, toy_cfg_dict):
+    p = make_grid(tmp_path, toy_cfg_dict, axes={"objective.lipschitz": ["none", "gp"], "seed": [0, 1, 2]},
+                  overrides=[{"when": {"objective.lipschitz": "gp"}, "set": {"objective.lipschitz_params": {"weight": 0.1}}}])
+    grid = load_grid(p)
+    assert len(grid.runs) == 6 and len({c.run_id for c in grid.runs}) == 6
+    gp = [c for c in grid.runs if c.objective.lipschitz == "gp"]
+    assert all(c.objective.lipschitz_params == {"weight": 0.1} for c in gp)
+    # expansion is stable: same file, same ids
+    assert [c.run_id for c in load_grid(p).runs] == [c.run_id for c in grid.runs]
+
+
+def test_invalid_run_named_with_its_values(tmp_path, toy_cfg_dict):
+    p = make_grid(tmp_path, toy_cfg_dict, axes={"objective.loss": ["hinge", "wgan"]})
+    with pytest.raises(ConfigError, match=r"grid\.yaml \(run objective\.loss=wgan\).*valid choices"):
+        load_grid(p)
+
+
+def test_skip_resume_and_truncated_record(tmp_path, toy_cfg_dict):
+    grid = load_grid(make_grid(tmp_path, toy_cfg_dict))
+    results = tmp_path / "results"
+    out = run_local(grid.runs[:2], results)
+    assert [r["status"] for r in out] == ["finished", "finished"]
+    assert all(is_done(c, results) for c in grid.runs[:2])
+    # a truncated record is set aside (kept) and the run redone; finished records are untouched
+    first = run_dir_for(grid.runs[0], results) / "record.json"
+    second = run_dir_for(grid.runs[1], results) / "record.json"
+    before = second.stat().st_mtime_ns
+    first.write_text(first.read_text()[:100])
+    assert not is_done(grid.runs[0], results)
+    assert list(first.parent.glob("record.json.corrupt-*"))
+    todo = [c for c in grid.runs if not is_done(c, results)]
+    assert len(todo) == 3
+    # a partial run (checkpoint, no record) resumes
+    from ganbench.training.trainer import Trainer
+
+    Trainer(grid.runs[2], run_dir_for(grid.runs[2], results), stop_at=20).run()
+    run_local(todo, results)
+    assert all(is_done(c, results) for c in grid.runs)
+    assert second.stat().st_mtime_ns == before
+    log = (run_dir_for(grid.runs[2], results) / "run.log").read_text()
+    assert "start" in log and "finished" in log
+
+
+def test_failed_run_does_not_stop_the_grid(tmp_path, toy_cfg_dict, monkeypatch):
+    grid = load_grid(make_grid(tmp_path, toy_cfg_dict))
+    from ganbench.training import trainer
+
+    original = trainer.Trainer.setup
+
+    def broken(self):
+        if self.cfg.seed == 1:
+            raise RuntimeError("simulated bug")
+        return original(self)
+
+    monkeypatch.setattr(trainer.Trainer, "setup", broken)
+    out = run_local(grid.runs, tmp_path / "r")
+    statuses = sorted(r["status"] for r in out)
+    assert statuses == ["failed", "failed", "finished", "finished"]
+    failed = [r for r in out if r["status"] == "failed"][0]
+    assert "simulated bug" in failed["error"]
+    rec = read_record(tmp_path / "r" / failed["run_id"])
+    assert rec["status"] == "failed" and "Traceback" in rec["provenance"]["traceback"]
+    assert not is_done(grid.runs[1], tmp_path / "r")  # failed runs are retried by the next grid call
+
+
+def test_cli_grid_to_leaderboard(tmp_path, toy_cfg_dict, capsys):
+    p = make_grid(tmp_path, toy_cfg_dict, axes={"data.name": ["ring8", "grid25"], "objective.loss": ["hinge", "lsgan"],
+                                                 "seed": [0, 1]})
+    results = tmp_path / "res"
+    assert main(["grid", str(p), "--results", str(results), "--workers", "2", "--leaderboard"]) == 0
+    out = capsys.readouterr().out
+    assert "8 finished, 0 skipped, 0 diverged, 0 failed" in out
+    # idempotent: a second call runs nothing
+    assert main(["grid", str(p), "--results", str(results)]) == 0
+    assert "8 already done, 0 to run" in capsys.readouterr().out
+    md = (results / "leaderboard" / "leaderboard.md").read_text()
+    assert "| objective.loss" in md and "ring8 modes" in md and "grid25 KL" in md and "(n=2)" in md
+    assert (results / "leaderboard" / "samples.png").exists()
+    table = json.loads((results / "leaderboard" / "leaderboard.json").read_text())
+    assert table["row_keys"] == ["objective.loss"] and len(table["rows"]) == 2
+    # the cell is the mean of the two seeds' records
+    recs = [read_record(d) for d in results.iterdir() if (d / "record.json").exists()]
+    hinge_ring = [r["metrics"]["modes"] for r in recs if r["config"]["objective"]["loss"] == "hinge"
+                  and r["config"]["data"]["name"] == "ring8"]
+    row = next(r for r in table["rows"] if r["objective.loss"] == "hinge")
+    assert row["ring8/modes/mean"] == pytest.approx(sum(hinge_ring) / 2)
+    assert row["ring8/modes/n"] == 2
+
+
+def test_cli_errors_are_clear(tmp_path, capsys):
+    bad = tmp_path / "g.yaml"
+    bad.write_text("axes: {objective.loss: [hinge]}\nbase: {train: {steps: -1}}\n")
+    assert main(["grid", str(bad)]) == 2
+    assert "train.steps must be > 0" in capsys.readouterr().err
+    assert main(["leaderboard", str(tmp_path / "empty")]) == 2
+    assert "no run records" in capsys.readouterr().err
