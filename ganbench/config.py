@@ -212,6 +212,8 @@ class RuntimeConfig:
     channels_last: bool = False
     compile: bool = False
     progress: bool = True
+    cpus: float = 1.0  # CPUs a scheduler (the ray executor) reserves for this run
+    gpus: float = 0.0  # GPUs it reserves; a fraction (e.g. 0.25) lets small runs share one GPU
 
 
 @dataclass
