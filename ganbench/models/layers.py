@@ -255,6 +255,8 @@ class DiscriminatorHead(nn.Module):
         minibatch_disc_dim: int = 5,
     ) -> None:
         super().__init__()
+        if conditioning in ("projection", "acgan") and not num_classes:
+            raise ValueError(f"conditioning {conditioning!r} needs num_classes")
         self.conditioning = conditioning
         self.mbd = (
             MinibatchDiscrimination(in_features, minibatch_disc_kernels, minibatch_disc_dim)
@@ -265,8 +267,6 @@ class DiscriminatorHead(nn.Module):
         self.linear = nn.Linear(f, 1)
         self.embed = nn.Embedding(num_classes, f) if conditioning == "projection" else None
         self.classifier = nn.Linear(f, num_classes) if conditioning == "acgan" else None
-        if conditioning in ("projection", "acgan") and not num_classes:
-            raise ValueError(f"conditioning {conditioning!r} needs num_classes")
 
     def forward(self, h: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.mbd is not None:
