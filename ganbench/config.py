@@ -200,6 +200,11 @@ class EvalConfig:
     use_ema: bool = True  # evaluate the EMA generator when there is one
     select_best: bool = False  # report the best checkpoint by the selection metric
     selection_metric: str | None = None
+    # images: where the reference statistics come from and how metrics/extractor are set up
+    reference_split: str = "train"  # real split of the reference statistics
+    n_real: int | None = None  # real images in the reference statistics (None = the whole split)
+    extractor_params: dict[str, Any] = field(default_factory=dict)  # e.g. {mode: clean, weights: PATH}
+    metric_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. {kid: {num_subsets: 50}}
 
 
 @dataclass
@@ -282,6 +287,9 @@ class RunConfig:
             R.METRICS.get(metric, f"{w}: eval.metrics")
         if self.eval.extractor is not None:
             R.EXTRACTORS.get(self.eval.extractor, f"{w}: eval.extractor")
+        from ganbench.evaluation.images import check_eval_params
+
+        check_eval_params(self.eval, self.data.name, w)
         positive(self.model.z_dim, "model.z_dim")
         positive(self.train.steps, "train.steps")
         positive(self.train.n_critic, "train.n_critic")
