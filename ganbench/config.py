@@ -315,9 +315,10 @@ class RunConfig:
 
 
 def _canon(obj: Any) -> Any:
-    """Canonical JSON form: tuples as lists, floats that are integers kept as floats."""
+    """Canonical JSON form: tuples as lists; keys whose value is empty (None, {}, []) are dropped,
+    so adding an optional field to the schema later does not change existing run ids."""
     if isinstance(obj, dict):
-        return {k: _canon(v) for k, v in sorted(obj.items())}
+        return {k: _canon(v) for k, v in sorted(obj.items()) if v not in (None, {}, [], ())}
     if isinstance(obj, (list, tuple)):
         return [_canon(v) for v in obj]
     return obj

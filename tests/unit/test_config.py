@@ -78,3 +78,10 @@ def test_run_id_is_stable_and_ignores_runtime():
     # the id of a fixed config never changes between versions: results folders stay valid
     assert config_from_dict({}).config_hash == config_from_dict({}).config_hash
     assert len(a.config_hash) == 64
+
+
+def test_empty_optional_fields_do_not_change_the_run_id():
+    a = config_from_dict({"objective": {"techniques": {}}, "train": {"ema_decay": None}})
+    b = config_from_dict({})
+    assert a.run_id == b.run_id
+    assert config_from_dict({"train": {"ema_decay": 0.999}}).run_id != b.run_id
