@@ -50,7 +50,9 @@ def check_value(value: Any, tp: Any, where: str) -> Any:
         raise ConfigError(f"{where}: expected {' or '.join(_type_name(a) for a in args)}, got {value!r}")
     if origin is Literal:
         if value not in args:
-            raise ConfigError(f"{where}: {value!r} is not allowed; valid choices: {', '.join(map(str, args))}")
+            raise ConfigError(
+                f"{where}: {value!r} is not allowed; valid choices: {', '.join(map(str, args))}"
+            )
         return value
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
@@ -99,7 +101,9 @@ def from_dict(cls: type, data: Any, where: str) -> Any:
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(data) - set(names))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys: {', '.join(names)}")
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys: {', '.join(names)}"
+        )
     kwargs = {}
     for f in dataclasses.fields(cls):
         key_where = f"{where}.{f.name}" if where and not where.endswith(":") else f"{where} {f.name}".strip()
@@ -110,7 +114,9 @@ def from_dict(cls: type, data: Any, where: str) -> Any:
     return cls(**kwargs)
 
 
-def check_params(factory: Any, params: dict[str, Any], where: str, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+def check_params(
+    factory: Any, params: dict[str, Any], where: str, skip: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Validate a ``params`` mapping against the keyword arguments of ``factory``.
 
     Positional parameters listed in ``skip`` (e.g. the network being wrapped) are not user-settable.

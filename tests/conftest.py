@@ -18,8 +18,13 @@ def toy_cfg_dict():
         "model": {"name": "mlp", "z_dim": 2, "g": {"width": 32, "depth": 2}, "d": {"width": 32, "depth": 2}},
         "objective": {"loss": "nonsaturating", "lipschitz": "none"},
         "optim": {"lr_g": 1e-3, "lr_d": 1e-3, "betas": [0.5, 0.9]},
-        "train": {"steps": 60, "batch_size": 64, "checkpoint_every": 20, "log_every": 10,
-                  "lipschitz_estimate_every": 30},
+        "train": {
+            "steps": 60,
+            "batch_size": 64,
+            "checkpoint_every": 20,
+            "log_every": 10,
+            "lipschitz_estimate_every": 30,
+        },
         "eval": {"n_samples": 500, "metrics": ["modes"]},
         "runtime": {"device": "cpu", "progress": False},
     }

@@ -13,7 +13,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("results", help="results folder (searched recursively for record.json)")
     p.add_argument("--out", help="output folder (default: RESULTS/leaderboard)")
     p.add_argument("--title", help="title of the Markdown table")
-    p.add_argument("--rows", nargs="+", metavar="KEY", help="config keys that define a row (default: those that vary)")
+    p.add_argument(
+        "--rows", nargs="+", metavar="KEY", help="config keys that define a row (default: those that vary)"
+    )
     p.add_argument("--metrics", nargs="+", metavar="NAME", help="metrics to show (default: all recorded)")
     p.add_argument("--no-figure", action="store_true", help="skip the sample figure")
     p.set_defaults(func=run)

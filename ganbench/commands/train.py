@@ -14,8 +14,14 @@ from ganbench.runners.run import run_dir_for
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one recipe (resumes from its checkpoint)")
     p.add_argument("recipe", help="recipe YAML file")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set train.steps=500 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set train.steps=500 (repeatable)",
+    )
     p.add_argument("--results", default="results/train", help="results folder (default: results/train)")
     p.add_argument("--force", action="store_true", help="train again even if the run has a record")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -35,5 +41,9 @@ def run(args: argparse.Namespace) -> int:
             (Path(run_dir) / "record.json").unlink()
         print(f"training {cfg.run_id} -> {run_dir}")
         existing = Trainer(cfg, run_dir, progress=not args.no_progress).run()
-    print(json.dumps({"status": existing["status"], "error": existing["error"], **existing["metrics"]}, indent=2))
+    print(
+        json.dumps(
+            {"status": existing["status"], "error": existing["error"], **existing["metrics"]}, indent=2
+        )
+    )
     return 0 if existing["status"] == "finished" else 1

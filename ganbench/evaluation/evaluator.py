@@ -47,17 +47,21 @@ def generate(
     return samples, labels
 
 
-def compute_metrics(names: list[str], inputs: EvalInputs) -> dict[str, Any]:
-    """Run the named metrics on filled inputs; the result is a flat dict (metric keys may be
-    prefixed by the metric when two metrics return the same key)."""
+def compute_metrics(
+    names: list[str], inputs: EvalInputs, params: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Run the named metrics on filled inputs, each with its keyword ``params[name]``; the result is a
+    flat dict (metric keys may be prefixed by the metric when two metrics return the same key)."""
     load_all()
     result: dict[str, Any] = {}
     for name in names:
         fn = METRICS.get(name, "eval.metrics")
         missing = [f for f in getattr(fn, "needs", ()) if getattr(inputs, f) is None]
         if missing:
-            raise SourceError(f"metric {name!r} needs {', '.join(missing)}, which this source does not provide")
-        for key, value in fn(inputs).items():
+            raise SourceError(
+                f"metric {name!r} needs {', '.join(missing)}, which this source does not provide"
+            )
+        for key, value in fn(inputs, **(params or {}).get(name, {})).items():
             result[key if key not in result else f"{name}_{key}"] = value
     return result
 

@@ -48,7 +48,9 @@ def mode_coverage(points: np.ndarray, centres: np.ndarray, sigma: float) -> dict
 def _modes_metric(inputs: Any, **params: Any) -> dict[str, float]:
     dataset = inputs.dataset
     if inputs.fake_points is None or dataset is None or not hasattr(dataset, "centres"):
-        raise SourceError("metric 'modes' needs generated points and a Gaussian-mixture dataset (ring8, grid25)")
+        raise SourceError(
+            "metric 'modes' needs generated points and a Gaussian-mixture dataset (ring8, grid25)"
+        )
     pts = inputs.fake_points
     pts = pts.detach().cpu().numpy() if hasattr(pts, "detach") else np.asarray(pts)
     return mode_coverage(pts, dataset.centres, dataset.sigma)

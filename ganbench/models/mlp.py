@@ -14,9 +14,7 @@ from ganbench.registries import MODELS
 _ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "elu": nn.ELU}
 
 
-def mlp(
-    n_in: int, n_out: int, width: int, depth: int, activation: str, batch_norm: bool
-) -> nn.Sequential:
+def mlp(n_in: int, n_out: int, width: int, depth: int, activation: str, batch_norm: bool) -> nn.Sequential:
     layers: list[nn.Module] = []
     d = n_in
     for _ in range(depth):

@@ -87,7 +87,9 @@ class SpectralNormalization(LipschitzMethod):
 
     def __init__(self, n_power_iterations: int = 1) -> None:
         if n_power_iterations < 1:
-            raise ConfigError(f"objective.lipschitz_params.n_power_iterations must be >= 1, got {n_power_iterations}")
+            raise ConfigError(
+                f"objective.lipschitz_params.n_power_iterations must be >= 1, got {n_power_iterations}"
+            )
         self.n_power_iterations = n_power_iterations
 
     def prepare(self, D: nn.Module) -> nn.Module:

@@ -20,7 +20,6 @@ import copy
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ganbench.config import (
     RunConfig,

@@ -26,7 +26,9 @@ def is_done(cfg: RunConfig, results_dir: str | Path) -> bool:
     return rec is not None and rec.get("status") in DONE_STATUSES
 
 
-def run_one(cfg_dict: dict[str, Any], results_dir: str, progress: bool = False, threads: int | None = None) -> dict:
+def run_one(
+    cfg_dict: dict[str, Any], results_dir: str, progress: bool = False, threads: int | None = None
+) -> dict:
     """Train and evaluate one run (resuming from its checkpoint), write its record, return a summary.
 
     Takes the config as a plain dict so it crosses process boundaries without pickling classes.
@@ -43,7 +45,10 @@ def run_one(cfg_dict: dict[str, Any], results_dir: str, progress: bool = False, 
         torch.set_num_threads(threads)
     t0 = time.perf_counter()
     log_path = run_dir / LOG_FILE
-    with open(log_path, "a") as log, contextlib.redirect_stderr(log) if not progress else contextlib.nullcontext():
+    with (
+        open(log_path, "a") as log,
+        contextlib.redirect_stderr(log) if not progress else contextlib.nullcontext(),
+    ):
         log.write(f"[{time.strftime('%H:%M:%S')}] start {cfg.run_id} pid={os.getpid()}\n")
         log.flush()
         try:
@@ -52,6 +57,11 @@ def run_one(cfg_dict: dict[str, Any], results_dir: str, progress: bool = False, 
         except Exception as e:  # noqa: BLE001 - the record says what went wrong
             status, error = "failed", f"{type(e).__name__}: {e}"
             log.write(traceback.format_exc())
-            write_record(run_dir, new_record(cfg, "failed", error=error, provenance={"traceback": traceback.format_exc()}))
-        log.write(f"[{time.strftime('%H:%M:%S')}] {status} in {time.perf_counter() - t0:.1f}s {error or ''}\n")
+            write_record(
+                run_dir,
+                new_record(cfg, "failed", error=error, provenance={"traceback": traceback.format_exc()}),
+            )
+        log.write(
+            f"[{time.strftime('%H:%M:%S')}] {status} in {time.perf_counter() - t0:.1f}s {error or ''}\n"
+        )
     return {"run_id": cfg.run_id, "status": status, "error": error, "wall_s": time.perf_counter() - t0}

@@ -13,5 +13,7 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"runtime.device: {name!r} was asked for but CUDA is not available; use auto or cpu")
+        raise ConfigError(
+            f"runtime.device: {name!r} was asked for but CUDA is not available; use auto or cpu"
+        )
     return dev

@@ -72,10 +72,12 @@ class Trainer:
                 f"{cfg.data.name!r} has none"
             )
         o = cfg.optim
-        if o.name == "adam":
-            make = lambda params, lr: torch.optim.Adam(params, lr=lr, betas=o.betas, weight_decay=o.weight_decay)  # noqa: E731
-        else:
-            make = lambda params, lr: torch.optim.RMSprop(params, lr=lr, weight_decay=o.weight_decay)  # noqa: E731
+
+        def make(params: Any, lr: float) -> torch.optim.Optimizer:
+            if o.name == "adam":
+                return torch.optim.Adam(params, lr=lr, betas=o.betas, weight_decay=o.weight_decay)
+            return torch.optim.RMSprop(params, lr=lr, weight_decay=o.weight_decay)
+
         self.opt_g = make(self.G.parameters(), o.lr_g)
         self.opt_d = make(self.D.parameters(), o.lr_d)
         self.ema = make_ema(self.G, cfg.train.ema_decay) if cfg.train.ema_decay else None
@@ -211,8 +213,10 @@ class Trainer:
         self.evals.append({"step": step, **metrics})
         key = self.cfg.eval.selection_metric or self.cfg.eval.metrics[0]
         value = metrics.get(key)
-        if self.cfg.eval.select_best and value is not None and (
-            self.best is None or is_better(key, value, self.best["value"])
+        if (
+            self.cfg.eval.select_best
+            and value is not None
+            and (self.best is None or is_better(key, value, self.best["value"]))
         ):
             self.best = {"step": step, "metric": key, "value": value}
             save_checkpoint(self.run_dir, {"step": step, "G": self.eval_generator().state_dict()}, BEST)
@@ -237,7 +241,9 @@ class Trainer:
                 done, ran = step + 1, ran + 1
                 if done % tc.log_every == 0 or done == steps:
                     entry = {"step": done, **{k: float(v) for k, v in logs.items()}}
-                    if tc.lipschitz_estimate_every and (done % tc.lipschitz_estimate_every == 0 or done == steps):
+                    if tc.lipschitz_estimate_every and (
+                        done % tc.lipschitz_estimate_every == 0 or done == steps
+                    ):
                         entry.update(self.lipschitz_estimate())
                     self.history.append(entry)
                     bad = [k for k, v in entry.items() if isinstance(v, float) and not math.isfinite(v)]
@@ -257,7 +263,9 @@ class Trainer:
             return None  # stopped early on purpose; the checkpoint is the state
         return self.finish(status, error, ran, time.perf_counter() - session_t0)
 
-    def finish(self, status: str, error: str | None, session_steps: int, session_wall: float) -> dict[str, Any]:
+    def finish(
+        self, status: str, error: str | None, session_steps: int, session_wall: float
+    ) -> dict[str, Any]:
         cfg = self.cfg
         G_final = self.eval_generator()
         if self.best is not None:
@@ -287,7 +295,9 @@ class Trainer:
                 "steps_per_s": rate,  # generator steps per second in the last session
                 "samples_per_s": rate * cfg.train.batch_size * cfg.train.n_critic,  # real samples seen per s
                 "device": str(self.device),
-                "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
+                "device_name": torch.cuda.get_device_name(self.device)
+                if self.device.type == "cuda"
+                else "cpu",
                 "threads": torch.get_num_threads(),
                 "amp": cfg.runtime.amp,
             },

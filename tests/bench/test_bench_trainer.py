@@ -9,7 +9,6 @@ Lipschitz estimates; ganbench runs with its defaults (logging every 100 steps, c
 
 import time
 
-import pytest
 import torch
 import torch.nn.functional as F
 
@@ -23,14 +22,21 @@ BATCH = 256
 
 
 def cfg():
-    return config_from_dict({
-        "data": {"name": "ring8"},
-        "model": {"g": {"width": 128, "depth": 3}, "d": {"width": 128, "depth": 3}},
-        "optim": {"lr_g": 1e-3, "lr_d": 1e-3, "betas": [0.5, 0.9]},
-        "train": {"steps": STEPS, "batch_size": BATCH, "checkpoint_every": 500, "log_every": 100,
-                  "lipschitz_estimate_every": 500},
-        "runtime": {"device": "cpu", "progress": False},
-    })
+    return config_from_dict(
+        {
+            "data": {"name": "ring8"},
+            "model": {"g": {"width": 128, "depth": 3}, "d": {"width": 128, "depth": 3}},
+            "optim": {"lr_g": 1e-3, "lr_d": 1e-3, "betas": [0.5, 0.9]},
+            "train": {
+                "steps": STEPS,
+                "batch_size": BATCH,
+                "checkpoint_every": 500,
+                "log_every": 100,
+                "lipschitz_estimate_every": 500,
+            },
+            "runtime": {"device": "cpu", "progress": False},
+        }
+    )
 
 
 def minimal_loop() -> float:
@@ -71,7 +77,16 @@ def test_trainer_overhead_vs_minimal_loop(benchmark, tmp_path):
     base = min(p[0] for p in pairs)
     ours = min(p[1] for p in pairs)
     ratio = ours / base
-    benchmark.extra_info.update({"minimal_s": base, "ganbench_s": ours, "ratio": ratio,
-                                 "minimal_steps_per_s": STEPS / base, "ganbench_steps_per_s": STEPS / ours})
-    print(f"\nminimal loop {STEPS / base:.0f} steps/s, ganbench {STEPS / ours:.0f} steps/s, ratio {ratio:.3f}")
+    benchmark.extra_info.update(
+        {
+            "minimal_s": base,
+            "ganbench_s": ours,
+            "ratio": ratio,
+            "minimal_steps_per_s": STEPS / base,
+            "ganbench_steps_per_s": STEPS / ours,
+        }
+    )
+    print(
+        f"\nminimal loop {STEPS / base:.0f} steps/s, ganbench {STEPS / ours:.0f} steps/s, ratio {ratio:.3f}"
+    )
     assert ratio <= 1.10, f"ganbench trainer overhead {100 * (ratio - 1):.1f}% > 10%"

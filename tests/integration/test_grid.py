@@ -15,7 +15,11 @@ from ganbench.runners.run import is_done, run_dir_for
 
 def make_grid(tmp_path, toy_cfg_dict, axes=None, **extra):
     base = dict(toy_cfg_dict)
-    spec = {"name": "t", "base": base, "axes": axes or {"objective.loss": ["hinge", "wasserstein"], "seed": [0, 1]}}
+    spec = {
+        "name": "t",
+        "base": base,
+        "axes": axes or {"objective.loss": ["hinge", "wasserstein"], "seed": [0, 1]},
+    }
     spec.update(extra)
     p = tmp_path / "grid.yaml"
     p.write_text(yaml.safe_dump(spec))
@@ -23,8 +27,14 @@ def make_grid(tmp_path, toy_cfg_dict, axes=None, **extra):
 
 
 def test_expansion_and_overrides(tmp_path, toy_cfg_dict):
-    p = make_grid(tmp_path, toy_cfg_dict, axes={"objective.lipschitz": ["none", "gp"], "seed": [0, 1, 2]},
-                  overrides=[{"when": {"objective.lipschitz": "gp"}, "set": {"objective.lipschitz_params": {"weight": 0.1}}}])
+    p = make_grid(
+        tmp_path,
+        toy_cfg_dict,
+        axes={"objective.lipschitz": ["none", "gp"], "seed": [0, 1, 2]},
+        overrides=[
+            {"when": {"objective.lipschitz": "gp"}, "set": {"objective.lipschitz_params": {"weight": 0.1}}}
+        ],
+    )
     grid = load_grid(p)
     assert len(grid.runs) == 6 and len({c.run_id for c in grid.runs}) == 6
     gp = [c for c in grid.runs if c.objective.lipschitz == "gp"]
@@ -88,8 +98,11 @@ def test_failed_run_does_not_stop_the_grid(tmp_path, toy_cfg_dict, monkeypatch):
 
 
 def test_cli_grid_to_leaderboard(tmp_path, toy_cfg_dict, capsys):
-    p = make_grid(tmp_path, toy_cfg_dict, axes={"data.name": ["ring8", "grid25"], "objective.loss": ["hinge", "lsgan"],
-                                                 "seed": [0, 1]})
+    p = make_grid(
+        tmp_path,
+        toy_cfg_dict,
+        axes={"data.name": ["ring8", "grid25"], "objective.loss": ["hinge", "lsgan"], "seed": [0, 1]},
+    )
     results = tmp_path / "res"
     assert main(["grid", str(p), "--results", str(results), "--workers", "2", "--leaderboard"]) == 0
     out = capsys.readouterr().out
@@ -104,8 +117,11 @@ def test_cli_grid_to_leaderboard(tmp_path, toy_cfg_dict, capsys):
     assert table["row_keys"] == ["objective.loss"] and len(table["rows"]) == 2
     # the cell is the mean of the two seeds' records
     recs = [read_record(d) for d in results.iterdir() if (d / "record.json").exists()]
-    hinge_ring = [r["metrics"]["modes"] for r in recs if r["config"]["objective"]["loss"] == "hinge"
-                  and r["config"]["data"]["name"] == "ring8"]
+    hinge_ring = [
+        r["metrics"]["modes"]
+        for r in recs
+        if r["config"]["objective"]["loss"] == "hinge" and r["config"]["data"]["name"] == "ring8"
+    ]
     row = next(r for r in table["rows"] if r["objective.loss"] == "hinge")
     assert row["ring8/modes/mean"] == pytest.approx(sum(hinge_ring) / 2)
     assert row["ring8/modes/n"] == 2

@@ -37,11 +37,21 @@ def test_training_is_deterministic(tmp_path, toy_cfg_dict):
 
 @pytest.mark.parametrize(
     "loss,lipschitz,ema",
-    [("nonsaturating", "none", None), ("wasserstein", "gp", 0.99), ("hinge", "sn", None), ("wasserstein", "clip", None)],
+    [
+        ("nonsaturating", "none", None),
+        ("wasserstein", "gp", 0.99),
+        ("hinge", "sn", None),
+        ("wasserstein", "clip", None),
+    ],
 )
 def test_resume_equals_uninterrupted_run(tmp_path, toy_cfg_dict, loss, lipschitz, ema):
-    cfg = _cfg(toy_cfg_dict, objective__loss=loss, objective__lipschitz=lipschitz, train__ema_decay=ema,
-               train__n_critic=2)
+    cfg = _cfg(
+        toy_cfg_dict,
+        objective__loss=loss,
+        objective__lipschitz=lipschitz,
+        train__ema_decay=ema,
+        train__n_critic=2,
+    )
     full = Trainer(cfg, tmp_path / "full").run()
     # interrupted after step 20 (a checkpoint), then resumed by a fresh trainer
     assert Trainer(cfg, tmp_path / "resumed", stop_at=20).run() is None
@@ -55,8 +65,9 @@ def test_resume_equals_uninterrupted_run(tmp_path, toy_cfg_dict, loss, lipschitz
 
 def test_divergence_is_recorded_not_raised(tmp_path, toy_cfg_dict):
     # an absurd learning rate with an unbounded loss blows the weights up to inf/NaN
-    cfg = _cfg(toy_cfg_dict, objective__loss="wasserstein", optim__lr_d=1e12, optim__lr_g=1e12,
-               optim__name="rmsprop")
+    cfg = _cfg(
+        toy_cfg_dict, objective__loss="wasserstein", optim__lr_d=1e12, optim__lr_g=1e12, optim__name="rmsprop"
+    )
     rec = Trainer(cfg, tmp_path).run()
     assert rec["status"] == "diverged"
     assert "non-finite" in rec["error"]

@@ -17,7 +17,11 @@ def test_recipe_with_base_and_overrides(tmp_path):
     p = write(tmp_path, "base: base.yaml\nobjective: {loss: hinge}\n")
     cfg = load_config(p, ["train.steps=50", "objective.lipschitz=sn"])
     assert (cfg.data.name, cfg.train.steps, cfg.objective.loss, cfg.objective.lipschitz) == (
-        "grid25", 50, "hinge", "sn")
+        "grid25",
+        50,
+        "hinge",
+        "sn",
+    )
 
 
 def test_malformed_yaml_names_the_file(tmp_path):
@@ -52,7 +56,9 @@ def test_wrong_type_and_unknown_key(tmp_path):
 
 def test_unknown_component_params(tmp_path):
     p = write(tmp_path, "objective: {lipschitz: gp, lipschitz_params: {lambda: 10}}\n")
-    with pytest.raises(ConfigError, match=r"objective\.lipschitz_params: unknown parameter\(s\) 'lambda'; valid: weight"):
+    with pytest.raises(
+        ConfigError, match=r"objective\.lipschitz_params: unknown parameter\(s\) 'lambda'; valid: weight"
+    ):
         load_config(p)
     p = write(tmp_path, "model: {g: {widht: 64}}\n")
     with pytest.raises(ConfigError, match=r"model\.g: unknown parameter\(s\) 'widht'; valid: width, depth"):
@@ -71,7 +77,9 @@ def test_eval_seeds_must_differ():
 
 def test_run_id_is_stable_and_ignores_runtime():
     a = config_from_dict({"data": {"name": "ring8"}, "runtime": {"device": "cpu"}})
-    b = config_from_dict({"data": {"name": "ring8"}, "runtime": {"device": "auto", "progress": False}, "name": "x"})
+    b = config_from_dict(
+        {"data": {"name": "ring8"}, "runtime": {"device": "auto", "progress": False}, "name": "x"}
+    )
     c = config_from_dict({"data": {"name": "ring8"}, "seed": 1})
     assert a.run_id == b.run_id != c.run_id
     assert a.run_id.startswith("ring8-mlp-nonsaturating-none-s0-")

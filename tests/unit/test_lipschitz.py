@@ -32,7 +32,9 @@ def test_gp_of_linear_critic_is_closed_form():
     # one-sided: norms below the center are not penalised
     small = Linear([0.3, 0.4])
     assert GradientPenalty(weight=10.0, one_sided=True).penalty(small, real, fake).item() == 0.0
-    assert GradientPenalty(weight=10.0).penalty(small, real, fake).item() == pytest.approx(10 * 0.25, rel=1e-5)
+    assert GradientPenalty(weight=10.0).penalty(small, real, fake).item() == pytest.approx(
+        10 * 0.25, rel=1e-5
+    )
 
 
 def test_gp_gradient_flows_to_critic_parameters():
