@@ -49,6 +49,7 @@ class Trainer:
         self.evals: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
         self.wall_before = 0.0  # wall time of earlier sessions of a resumed run
+        self.eval_provenance: dict[str, Any] | None = None  # of the last evaluation (images)
 
     # --- setup -----------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -200,7 +201,11 @@ class Trainer:
         return self.ema.module if (self.ema is not None and self.cfg.eval.use_ema) else self.G
 
     def evaluate(self, G: nn.Module, seed: int) -> tuple[dict[str, Any], torch.Tensor]:
-        return evaluate(G, self.data, self.cfg.eval, seed, self.device)
+        self.eval_provenance = None
+        metrics, samples = evaluate(G, self.data, self.cfg.eval, seed, self.device)
+        # image evaluation returns its provenance (extractor, reference stats, counts) with the metrics
+        self.eval_provenance = metrics.pop("_provenance", None)
+        return metrics, samples
 
     def lipschitz_estimate(self) -> dict[str, float]:
         real, y_real, fake, y_fake = self._last_batch
@@ -308,6 +313,7 @@ class Trainer:
                 "dataset": self.data.describe(),
                 "evaluated": "best" if self.best else ("ema" if G_final is not self.G else "final"),
                 "best": self.best,
+                "evaluation": self.eval_provenance,
             },
         )
         write_record(self.run_dir, record)
