@@ -20,6 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--executor", default="local", help="local (default) or ray")
     p.add_argument("--address", help="Ray cluster address (with --executor ray)")
     p.add_argument("--retries", type=int, default=2, help="retries of a run whose worker died (ray)")
+    p.add_argument("--cpus-per-run", type=float, help="CPUs Ray reserves per run (default: runtime.cpus, 1)")
+    p.add_argument("--gpus-per-run", type=float,
+                   help="GPUs Ray reserves per run, e.g. 0.25 to share a GPU (default: runtime.gpus, 0)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key in every run (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would be done")
@@ -51,22 +54,36 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), desc=f"grid {grid.name}", unit="run", file=sys.stdout, dynamic_ncols=True)
 
+    live: dict = {}  # running / queued counts, from executors that report them
+    retried: list[dict] = []
+
     def on_result(res: dict) -> None:
         counts[res["status"]] += 1
+        if res.get("attempt", 1) > 1:  # the ray executor re-ran it after its worker died
+            retried.append(res)
         if res["status"] != "finished":
             failures.append(res)
             bar.write(f"  {res['status']}: {res['run_id']}: {res['error']}")
-        bar.set_postfix(dict(counts))
+        bar.set_postfix({**counts, **live})
         bar.update(1)
 
-    executor(todo, results, workers=args.workers, on_result=on_result, address=args.address, retries=args.retries)
+    def on_progress(state: dict) -> None:
+        live.update(state)
+        bar.set_postfix({**counts, **live})
+
+    executor(todo, results, workers=args.workers, on_result=on_result, on_progress=on_progress,
+             address=args.address, retries=args.retries, cpus=args.cpus_per_run, gpus=args.gpus_per_run)
     bar.close()
     print(
-        f"grid {grid.name} in {time.perf_counter() - t0:.0f}s: {counts['finished']} finished, {skipped} skipped, "
-        f"{counts['diverged']} diverged, {counts['failed']} failed"
+        f"grid {grid.name} in {time.perf_counter() - t0:.0f}s: {counts['finished']} finished, "
+        f"{skipped} skipped, {counts['diverged']} diverged, {counts['failed']} failed"
     )
+    for res in retried:
+        print(f"  retried  {res['run_id']}: {res['status']} on attempt {res['attempt']} (worker died before)")
     for res in failures:
         print(f"  {res['status']:8s} {res['run_id']}: {res['error']}")
+    if failures:
+        print(f"  each run's log: {results}/<run id>/run.log")
     if args.leaderboard:
         from ganbench.reporting.leaderboard import write_leaderboard
 
