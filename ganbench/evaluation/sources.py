@@ -26,6 +26,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -228,7 +229,10 @@ class FolderSource(FileSource):
         images = []
         first_shape = None
         for i in idx.tolist():
-            img, _ = self.files[i]  # names the file when it cannot be read
+            try:
+                img, _ = self.files[i]
+            except GanbenchError as e:  # the message names the unreadable file
+                raise SourceError(f"{self}: {e}") from e.__cause__
             if first_shape is None:
                 first_shape = img.shape
             elif img.shape != first_shape:
@@ -506,7 +510,11 @@ class TorchScriptSource(GeneratorSource):
         if not p.is_file():
             raise SourceError(f"torchscript source {p}: file not found")
         try:
-            G = torch.jit.load(str(p), map_location="cpu")
+            with (
+                warnings.catch_warnings()
+            ):  # torch >= 2.10 deprecates TorchScript; it is still a format we read
+                warnings.simplefilter("ignore", FutureWarning)
+                G = torch.jit.load(str(p), map_location="cpu")
         except Exception as e:  # noqa: BLE001 - torch raises RuntimeError/ValueError for non-TorchScript files
             raise SourceError(
                 f"torchscript source {p}: not a TorchScript file "
