@@ -175,6 +175,7 @@ class ImageDataSource(DataSource):
                 self.images, labels = self._read_all()
             self.labels = labels if labels is not None and bool((labels >= 0).all()) else None
             labelled = self.labels is not None
+            self.dataset = None  # free torchvision's raw copy (STL10's unlabeled split is 2.8 GB)
         else:
             labelled = _label(dataset[0][1]) >= 0
         if not labelled:
