@@ -104,6 +104,10 @@ def _reference(args: argparse.Namespace, source: Any, split: str) -> Any:
     from ganbench.registries import DATASETS
 
     if args.reference is None:
+        if args.root is not None or args.resolution is not None:
+            raise ConfigError(
+                "--root and --resolution describe the --reference dataset; name it with --reference"
+            )
         data = source.default_reference()
         if data is None:
             raise ConfigError("--reference DATASET is required (e.g. --reference fashion-mnist)")

@@ -277,6 +277,11 @@ def evaluate_source(
             )
 
     extractor = build_extractor(eval_cfg.extractor, eval_cfg.extractor_params, data, device)
+    for name in names:
+        if "fake_logits" in needs[name] and not extractor.num_classes:
+            raise SourceError(
+                f"metric {name!r} needs logits; extractor {extractor.name!r} gives features only"
+            )
     source.to(device)
 
     ref = None
@@ -309,11 +314,6 @@ def evaluate_source(
         preview = main.preview
         counts["n_fake"] = n
     if plain:
-        for name in plain:
-            if "fake_logits" in needs[name] and main.logits is None:
-                raise SourceError(
-                    f"metric {name!r} needs logits; extractor {extractor.name!r} gives features only"
-                )
         metrics.update(
             compute_metrics(
                 plain, _inputs(set().union(*(needs[m] for m in plain)), main, ref, data, seed, device), params
