@@ -1,1 +1,3 @@
 """evaluation"""
+
+from ganbench.evaluation import metrics  # noqa: F401  (registration: fid, kid, is, prdc, ...)

@@ -1,0 +1,55 @@
+"""Checks shared by the metric functions: feature arrays in, clear errors out.
+
+Metrics accept numpy arrays or torch tensors; these helpers turn either into a 2-D torch tensor
+without copying (``torch.as_tensor`` shares numpy memory) and name the offending argument.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganbench.errors import SourceError
+
+ArrayLike = Any  # numpy.ndarray | torch.Tensor (anything torch.as_tensor accepts)
+
+
+def as_features(x: ArrayLike, name: str, min_rows: int = 1) -> torch.Tensor:
+    """``x`` as a 2-D (N, F) tensor on its own device; float32/float64 kept, other dtypes -> float64."""
+    if x is None:
+        raise SourceError(f"{name}: no features given")
+    t = torch.as_tensor(x)
+    if t.ndim != 2:
+        raise SourceError(f"{name}: expected a 2-D array of shape (N, F), got shape {tuple(t.shape)}")
+    if t.dtype not in (torch.float32, torch.float64):
+        t = t.to(torch.float64)
+    if t.shape[0] < min_rows:
+        raise SourceError(f"{name}: needs at least {min_rows} samples, got {t.shape[0]}")
+    if t.shape[1] < 1:
+        raise SourceError(f"{name}: has zero feature dimensions")
+    check_finite(t, name)
+    return t
+
+
+def check_finite(t: torch.Tensor, name: str) -> None:
+    if not bool(torch.isfinite(t).all()):
+        bad = int((~torch.isfinite(t)).any(dim=-1).sum()) if t.ndim == 2 else int((~torch.isfinite(t)).sum())
+        what = "rows" if t.ndim == 2 else "values"
+        raise SourceError(f"{name}: contains NaN or inf ({bad} {what} affected)")
+
+
+def same_dims(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise SourceError(f"feature dimensions differ: {name_a} has {a.shape[1]}, {name_b} has {b.shape[1]}")
+
+
+def as_labels(y: ArrayLike, name: str, n: int) -> np.ndarray:
+    """Integer class labels as a 1-D numpy array of length ``n``."""
+    arr = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise SourceError(f"{name}: expected {n} labels (1-D), got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise SourceError(f"{name}: labels must be integers, got dtype {arr.dtype}")
+    return arr

@@ -1,0 +1,362 @@
+"""Precision/recall (Kynkäänniemi et al. 2019) and density/coverage (Naeem et al. 2020) in blocks.
+
+Pinned by PROTOCOLS.md; the argument order is always (real, fake):
+- radius rᵢ of a point = distance to its k-th nearest neighbour in its own set, itself excluded;
+- precision = fraction of fake points within some real ball (k = 3), recall = fraction of real points
+  within some fake ball (k = 3), membership ``≤`` (``pr_inclusive=True``, Kynkäänniemi's code) or
+  ``<`` (``pr_inclusive=False``, the ``prdc`` package);
+- density = (1/(kM)) Σⱼ Σᵢ 1[‖Yⱼ−Xᵢ‖ < rᵢ], coverage = (1/N) Σᵢ 1[minⱼ ‖Xᵢ−Yⱼ‖ < rᵢ] (k = 5, strict).
+
+Why hand-written: ``prdc`` materialises three full N×N / N×M float32 distance matrices plus an
+int64 argpartition of each (≈ 2.4 GB at 10k × 10k); here no N×M matrix is ever held.
+
+Exact agreement with ``prdc``. ``prdc`` calls sklearn ``pairwise_distances``, which for float32
+features upcasts chunks to float64, forms d² = (−2 xᵀy + ‖x‖²) + ‖y‖² in float64, rounds d² to
+float32, clamps at 0 and takes a float32 sqrt (float64 features stay float64 throughout); the
+self-distance diagonal is set to exactly 0. Every comparison is then ``float32 d < float32 r``.
+Computing that in float64 everywhere would halve the speed, so each block is computed twice over:
+1. a fast float32 GEMM gives approximate d² with a rigorous error bound
+   |err| ≤ (γ_F + 16u)(‖x‖² + ‖y‖²), γ_F = F·u/(1−F·u), u = 2⁻²⁴ (any summation order; TF32 and
+   other reduced-precision matmul modes are switched off while we run);
+2. every pair whose approximate d² lies within that bound (plus a few float32 ulps) of a threshold
+   it is compared with is recomputed exactly as sklearn does (float64, then float32 rounding).
+Pairs outside the band are decided correctly by the approximation, so all comparisons equal the
+``prdc`` ones. Radii: the k + 8 nearest candidates per row are found approximately, refined exactly,
+and a row whose candidate list cannot be proven complete is recomputed exactly in full.
+
+Tie subtleties (documented in docs/metrics.md):
+- exact ties (a fake point that duplicates the k-th neighbour of a real point) are real-valued ties
+  computed with identical arithmetic on both sides, so ``<`` / ``≤`` decide them exactly as ``prdc``;
+  P/R then differ from ``prdc`` only through ``≤`` vs ``<`` (use ``pr_inclusive=False`` to match).
+- a point with ≥ k exact copies in its own set has radius 0 mathematically; its computed radius
+  (and distances between bitwise-equal points) are float64 rounding noise of the BLAS summation order
+  (|d| ≲ 1e-6·‖x‖), in ``prdc`` as well as here, so such degenerate sets can differ from ``prdc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+
+from ganbench.errors import ConfigError, SourceError
+from ganbench.evaluation.arrays import ArrayLike, as_features, same_dims
+
+DEFAULT_MAX_BLOCK_BYTES = 256 * 1024 * 1024
+_U = 2.0**-24  # float32 unit roundoff
+_DELTA = 16 * _U  # relative band around a squared threshold: covers float32 rounding and sqrt
+_SLACK = 8  # extra approximate neighbours refined exactly per row
+# bytes held per element of a distance block: approx d² and two shifted copies (float32), the
+# distance (≤ float64) and a handful of boolean masks
+_BLOCK_ELEMENT_BYTES = 32
+
+
+@dataclass
+class _Set:
+    name: str
+    x: torch.Tensor  # as given (float32 or float64): the exact path reads this
+    x32: torch.Tensor  # float32 for the fast GEMM (a view when x is float32)
+    sq64: torch.Tensor  # squared norms in float64
+    sq32: torch.Tensor
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+
+def _prepare(features: ArrayLike, name: str) -> _Set:
+    x = as_features(features, name, min_rows=2)
+    x32 = x if x.dtype == torch.float32 else x.to(torch.float32)
+    sq64 = torch.empty(x.shape[0], dtype=torch.float64, device=x.device)
+    step = max(1, (16 << 20) // (8 * x.shape[1]))  # float64 chunks of ≤ 16 MiB
+    for s in range(0, x.shape[0], step):
+        c = x[s : s + step].to(torch.float64)
+        sq64[s : s + step] = (c * c).sum(dim=1)
+    return _Set(name, x, x32, sq64, sq64.to(torch.float32))
+
+
+def _dist_dtype(a: _Set, b: _Set) -> torch.dtype:
+    """sklearn's output dtype: float32 only when both operands are float32."""
+    both32 = a.x.dtype == torch.float32 and b.x.dtype == torch.float32
+    return torch.float32 if both32 else torch.float64
+
+
+def _gamma(dim: int) -> float:
+    """Coefficient g of the float32 error bound |d²_approx − d²| ≤ g (‖x‖² + ‖y‖²)."""
+    fu = (dim + 2) * _U
+    if fu >= 0.5:
+        raise SourceError(f"prdc: feature dimension {dim} too large for the float32 error bound")
+    return fu / (1 - fu) + 16 * _U
+
+
+@contextmanager
+def _ieee_fp32_matmul() -> Iterator[None]:
+    """Full-precision float32 matmul (no TF32/bf16 shortcuts): the error bound assumes it."""
+    old = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(old)
+
+
+def _blocks(n: int, size: int) -> list[slice]:
+    return [slice(s, min(s + size, n)) for s in range(0, n, size)]
+
+
+def _approx_sq(a: _Set, i: slice, b: _Set, j: slice) -> torch.Tensor:
+    """Approximate squared distances of a block, float32, same operation order as sklearn."""
+    s = a.x32[i] @ b.x32[j].T
+    return s.mul_(-2).add_(a.sq32[i, None]).add_(b.sq32[None, j])
+
+
+def _finish(d2: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """float64 d² -> distance exactly as sklearn: round to the output dtype, clamp at 0, sqrt.
+
+    The sqrt runs in float64 and is rounded back: torch's vectorised float32 sqrt on CPU is not
+    correctly rounded (measured: 15 % of values 1 ulp off numpy's), a float64 sqrt rounded to float32 is.
+    """
+    return d2.to(dtype).clamp_min_(0).to(torch.float64).sqrt_().to(dtype)
+
+
+def _exact_pairs(
+    a: _Set, ia: torch.Tensor, b: _Set, ib: torch.Tensor, dtype: torch.dtype, budget: int
+) -> torch.Tensor:
+    out = torch.empty(ia.numel(), dtype=dtype, device=a.x.device)
+    # ≥ 512 pairs per chunk even under a tiny budget: per-op overhead dominates smaller gathers
+    step = max(512, budget // (24 * a.x.shape[1]))
+    for s in range(0, ia.numel(), step):
+        pa, pb = ia[s : s + step], ib[s : s + step]
+        dot = (a.x[pa].to(torch.float64) * b.x[pb].to(torch.float64)).sum(dim=1)
+        out[s : s + step] = _finish((-2 * dot + a.sq64[pa]) + b.sq64[pb], dtype)
+    return out
+
+
+def _exact_kth_rows(s: _Set, rows: torch.Tensor, ks: tuple[int, ...], budget: int) -> torch.Tensor:
+    """Exact k-th neighbour distances (self excluded) of ``rows``, against the whole set."""
+    dtype = _dist_dtype(s, s)
+    kmax = max(ks)
+    out = torch.empty(rows.numel(), len(ks), dtype=dtype, device=s.x.device)
+    side = max(1, int((budget / 24) ** 0.5))
+    for rs in _blocks(rows.numel(), side):
+        r = rows[rs]
+        xr = s.x[r].to(torch.float64)
+        best = torch.empty(r.numel(), 0, dtype=dtype, device=s.x.device)
+        for j in _blocks(s.n, side):
+            d2 = (-2 * (xr @ s.x[j].to(torch.float64).T) + s.sq64[r, None]) + s.sq64[None, j]
+            d = _finish(d2, dtype)
+            cols = torch.arange(j.start, j.stop, device=s.x.device)
+            d.masked_fill_(r[:, None] == cols[None, :], float("inf"))  # exclude the point itself
+            both = torch.cat([best, d], dim=1)
+            best = both.topk(min(kmax, both.shape[1]), dim=1, largest=False).values
+        best = best.sort(dim=1).values
+        out[rs] = best[:, [k - 1 for k in ks]]
+    return out
+
+
+def _merge(
+    best_v: torch.Tensor, best_i: torch.Tensor, rows: slice, vals: torch.Tensor, cols: torch.Tensor
+) -> None:
+    """Keep the c smallest approximate d² per row among (current best, new block)."""
+    c = best_v.shape[1]
+    v = torch.cat([best_v[rows], vals], dim=1)
+    idx = torch.cat([best_i[rows], cols], dim=1)
+    top, pos = v.topk(c, dim=1, largest=False)
+    best_v[rows] = top
+    best_i[rows] = idx.gather(1, pos)
+
+
+def _knn_radii(s: _Set, ks: tuple[int, ...], budget: int) -> torch.Tensor:
+    """(n, len(ks)) exact k-th neighbour distances (self excluded), in sklearn's output dtype.
+
+    ``ks`` is sorted ascending.
+    """
+    n, dev = s.n, s.x.device
+    kmax = max(ks)
+    c = min(kmax + _SLACK, n - 1)
+    side = max(1, int((budget / _BLOCK_ELEMENT_BYTES) ** 0.5))
+    best_v = torch.full((n, c), float("inf"), dtype=torch.float32, device=dev)
+    best_i = torch.zeros((n, c), dtype=torch.long, device=dev)
+    blocks = _blocks(n, side)
+    for bi, i in enumerate(blocks):
+        for j in blocks[bi:]:  # symmetric: each off-diagonal block serves its rows and its columns
+            sq = _approx_sq(s, i, s, j)
+            if i == j:
+                sq.fill_diagonal_(float("inf"))
+            v, p = sq.topk(min(c, sq.shape[1]), dim=1, largest=False)
+            _merge(best_v, best_i, i, v, p + j.start)
+            if i != j:
+                v, p = sq.topk(min(c, sq.shape[0]), dim=0, largest=False)
+                _merge(best_v, best_i, j, v.T, p.T + i.start)
+    dtype = _dist_dtype(s, s)
+    # bound[i] ≥ |approx d² − exact d²| for every pair of row i
+    bound = _gamma(s.x.shape[1]) * (s.sq64 + s.sq64.max())
+    approx = best_v.to(torch.float64)
+    # the kmax approx-nearest have exact d² ≤ approx_kmax + bound, so r²_kmax ≤ that; a candidate with
+    # approx d² beyond approx_kmax + 2·bound is exactly farther and need not be refined
+    need = approx <= (approx[:, kmax - 1] * (1 + _DELTA) + 2 * bound)[:, None]
+    ni, nj = need.nonzero(as_tuple=True)
+    exact = torch.full((n, c), float("inf"), dtype=dtype, device=dev)
+    exact[ni, nj] = _exact_pairs(s, ni, s, best_i[ni, nj], dtype, budget)
+    radii = exact.sort(dim=1).values[:, [k - 1 for k in ks]]
+    if c < n - 1:
+        # every non-candidate has approx d² ≥ best_v[:, -1], hence exact d² ≥ that − bound: the
+        # candidates provably hold the kmax nearest when that exceeds the kmax-th radius (+ band)
+        r2 = radii[:, -1].to(torch.float64) ** 2
+        unproven = (approx[:, -1] - bound <= r2 * (1 + _DELTA)).nonzero().flatten()
+        if unproven.numel():
+            radii[unproven] = _exact_kth_rows(s, unproven, ks, budget)
+    return radii
+
+
+def _bands(thr: torch.Tensor, sq: torch.Tensor, g: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-point [lo, hi] of approximate d² values whose comparison with ``thr`` is not decided."""
+    t2 = thr.to(torch.float64) ** 2
+    slack = g * sq
+    return (t2 * (1 - _DELTA) - slack).to(torch.float32), (t2 * (1 + _DELTA) + slack).to(torch.float32)
+
+
+def _check_k(k: int, s: _Set, what: str) -> None:
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ConfigError(f"prdc: {what} must be a positive integer, got {k!r}")
+    if k >= s.n:
+        raise SourceError(
+            f"prdc: {what}={k} needs at least {k + 1} samples in {s.name} (k neighbours besides the point "
+            f"itself), got {s.n}"
+        )
+
+
+def _compute(
+    real_features: ArrayLike,
+    fake_features: ArrayLike,
+    k_pr: int | None,
+    k_dc: int | None,
+    pr_inclusive: bool,
+    max_block_bytes: int,
+) -> dict[str, float]:
+    if not isinstance(max_block_bytes, int) or max_block_bytes < 1024:
+        raise ConfigError(f"prdc: max_block_bytes must be an integer >= 1024, got {max_block_bytes!r}")
+    real = _prepare(real_features, "real_features")
+    fake = _prepare(fake_features, "fake_features")
+    same_dims(real.x, fake.x, "real_features", "fake_features")
+    if real.x.device != fake.x.device:
+        raise SourceError(f"real_features is on {real.x.device} but fake_features is on {fake.x.device}")
+    if k_pr is not None:
+        _check_k(k_pr, real, "k_pr")
+        _check_k(k_pr, fake, "k_pr")
+    if k_dc is not None:
+        _check_k(k_dc, real, "k_dc")
+    budget = max_block_bytes
+    n, m, dev = real.n, fake.n, real.x.device
+    with _ieee_fp32_matmul():
+        real_ks = tuple(sorted({k for k in (k_pr, k_dc) if k is not None}))
+        real_radii = _knn_radii(real, real_ks, budget)
+        r_pr = real_radii[:, real_ks.index(k_pr)] if k_pr is not None else None
+        r_dc = real_radii[:, real_ks.index(k_dc)] if k_dc is not None else None
+        f_pr = _knn_radii(fake, (k_pr,), budget)[:, 0] if k_pr is not None else None
+
+        g = _gamma(real.x.shape[1])
+        dtype = _dist_dtype(real, fake)
+        row_thr = [t for t in (r_pr, r_dc) if t is not None]
+        row_bands = [_bands(t, real.sq64, g) for t in row_thr]
+        col_band = _bands(f_pr, fake.sq64, g) if f_pr is not None else None
+        e_real, e_fake = (g * real.sq64).to(torch.float32), (g * fake.sq64).to(torch.float32)
+
+        fake_in_real = torch.zeros(m, dtype=torch.bool, device=dev)
+        real_in_fake = torch.zeros(n, dtype=torch.bool, device=dev)
+        density_count = torch.zeros(m, dtype=torch.long, device=dev)
+        covered = torch.zeros(n, dtype=torch.bool, device=dev)
+
+        side_i = min(n, max(1, int((budget / _BLOCK_ELEMENT_BYTES) ** 0.5)))
+        side_j = min(m, max(1, budget // (_BLOCK_ELEMENT_BYTES * side_i)))
+        for i in _blocks(n, side_i):
+            for j in _blocks(m, side_j):
+                sq = _approx_sq(real, i, fake, j)
+                # which pairs the float32 value cannot decide for some threshold they meet
+                lo_side, hi_side = sq - e_fake[None, j], sq + e_fake[None, j]
+                amb = torch.zeros_like(sq, dtype=torch.bool)
+                for lo, hi in row_bands:
+                    amb |= (lo_side <= hi[i, None]) & (hi_side >= lo[i, None])
+                del lo_side, hi_side
+                if col_band is not None:
+                    lo, hi = col_band
+                    amb |= (sq - e_real[i, None] <= hi[None, j]) & (sq + e_real[i, None] >= lo[None, j])
+                dist = sq.to(dtype).clamp_min_(0).sqrt_()
+                del sq
+                ai, aj = amb.nonzero(as_tuple=True)
+                if ai.numel():
+                    dist[ai, aj] = _exact_pairs(real, ai + i.start, fake, aj + j.start, dtype, budget)
+                del amb
+                if k_pr is not None:
+                    inside = torch.le if pr_inclusive else torch.lt
+                    fake_in_real[j] |= inside(dist, r_pr[i, None]).any(dim=0)
+                    real_in_fake[i] |= inside(dist, f_pr[None, j]).any(dim=1)
+                if k_dc is not None:
+                    in_ball = dist < r_dc[i, None]
+                    density_count[j] += in_ball.sum(dim=0)
+                    covered[i] |= in_ball.any(dim=1)
+
+    out: dict[str, float] = {}
+    if k_pr is not None:
+        # same arithmetic as prdc (count / size) so equal counts give bit-equal floats
+        out["precision"] = int(fake_in_real.sum()) / m
+        out["recall"] = int(real_in_fake.sum()) / n
+        out["pr_k"] = float(k_pr)
+        out["pr_inclusive"] = float(bool(pr_inclusive))
+    if k_dc is not None:
+        out["density"] = (1.0 / float(k_dc)) * (int(density_count.sum()) / m)
+        out["coverage"] = int(covered.sum()) / n
+        out["dc_k"] = float(k_dc)
+    return out
+
+
+def prdc(
+    real_features: ArrayLike,
+    fake_features: ArrayLike,
+    k_pr: int = 3,
+    k_dc: int = 5,
+    pr_inclusive: bool = True,
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+) -> dict[str, float]:
+    """Precision, recall (k_pr), density and coverage (k_dc) of fake vs real, in bounded memory.
+
+    Features are numpy arrays or torch tensors (both on the same device; a GPU is used when they
+    are there). Returns the four values plus ``pr_k``, ``pr_inclusive`` and ``dc_k``.
+    """
+    return _compute(real_features, fake_features, k_pr, k_dc, pr_inclusive, max_block_bytes)
+
+
+def precision_recall(
+    real_features: ArrayLike,
+    fake_features: ArrayLike,
+    k: int = 3,
+    inclusive: bool = True,
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+) -> dict[str, float]:
+    """Improved precision and recall only (membership ``≤`` when ``inclusive``, else ``<``)."""
+    return _compute(real_features, fake_features, k, None, inclusive, max_block_bytes)
+
+
+def density_coverage(
+    real_features: ArrayLike,
+    fake_features: ArrayLike,
+    k: int = 5,
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+) -> dict[str, float]:
+    """Density and coverage only: needs no fake-set radii, so it skips that pass."""
+    return _compute(real_features, fake_features, None, k, True, max_block_bytes)
+
+
+def knn_radii(
+    features: ArrayLike, k: int, max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES, name: str = "features"
+) -> torch.Tensor:
+    """Distance of each point to its k-th nearest neighbour in the same set (itself excluded).
+
+    Equal to ``prdc.compute_nearest_neighbour_distances(features, k)`` (sklearn's arithmetic).
+    """
+    s = _prepare(features, name)
+    _check_k(k, s, "k")
+    with _ieee_fp32_matmul():
+        return _knn_radii(s, (k,), max_block_bytes)[:, 0]

@@ -1,0 +1,132 @@
+"""Fréchet distance / FID against clean-fid, pytorch-fid and torch-fidelity on the same statistics.
+
+SciPy 1.17 still accepts the ``disp`` argument clean-fid and pytorch-fid pass to ``sqrtm`` but warns
+that 1.18 removes it; the reference calls run with that DeprecationWarning silenced (test only).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from ganbench.errors import SourceError
+from ganbench.evaluation.frechet import feature_statistics, fid_from_features, frechet_distance
+
+
+def _references(mu1, s1, mu2, s2) -> dict[str, float]:
+    from cleanfid.fid import frechet_distance as cleanfid_fd
+    from pytorch_fid.fid_score import calculate_frechet_distance as pytorch_fid_fd
+    from torch_fidelity.metric_fid import fid_statistics_to_metric
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # scipy sqrtm(disp=...) deprecation
+        return {
+            "clean-fid": float(cleanfid_fd(mu1, s1, mu2, s2)),
+            "pytorch-fid": float(pytorch_fid_fd(mu1, s1, mu2, s2)),
+            "torch-fidelity": fid_statistics_to_metric(
+                {"mu": mu1, "sigma": s1}, {"mu": mu2, "sigma": s2}, False
+            )["frechet_inception_distance"],
+        }
+
+
+def _feature_pair(d: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Correlated features (shared random mixing) with a shift and a scale between the two sets."""
+    rng = np.random.default_rng(seed)
+    mix = rng.standard_normal((d, d)) / np.sqrt(d)
+    a = rng.standard_normal((n, d)) @ mix
+    b = rng.standard_normal((n, d)) @ mix * 1.1 + 0.1
+    return a.astype(np.float32), b.astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "d,n",
+    [(8, 500), (64, 1000), (300, 1000), (64, 40), (64, 70)],
+    ids=["8d", "64d", "300d", "64d-N<d-singular", "64d-N~d-near-singular"],
+)
+def test_frechet_matches_references(d, n):
+    a, b = _feature_pair(d, n, seed=d + n)
+    mu1, s1 = feature_statistics(a)
+    mu2, s2 = feature_statistics(b)
+    ours = frechet_distance(mu1, s1, mu2, s2)
+    assert ours > 0
+    for name, ref in _references(mu1, s1, mu2, s2).items():
+        assert ours == pytest.approx(ref, rel=1e-6), name
+
+
+@pytest.mark.slow
+def test_frechet_matches_references_2048d():
+    a, b = _feature_pair(2048, 2500, seed=2048)
+    mu1, s1 = feature_statistics(a)
+    mu2, s2 = feature_statistics(b)
+    ours = frechet_distance(mu1, s1, mu2, s2)
+    for name, ref in _references(mu1, s1, mu2, s2).items():
+        assert ours == pytest.approx(ref, rel=1e-6), name
+
+
+def test_feature_statistics_match_numpy():
+    a, _ = _feature_pair(32, 300, seed=1)
+    mu, sigma = feature_statistics(a)
+    assert mu.dtype == np.float64 and sigma.dtype == np.float64
+    np.testing.assert_allclose(mu, a.astype(np.float64).mean(0), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(sigma, np.cov(a, rowvar=False), rtol=1e-10, atol=1e-13)  # unbiased N-1
+    mu_t, sigma_t = feature_statistics(torch.from_numpy(a))
+    assert isinstance(mu_t, torch.Tensor) and sigma_t.dtype == torch.float64
+    np.testing.assert_allclose(sigma_t.numpy(), sigma, rtol=1e-12, atol=1e-14)
+
+
+def test_feature_statistics_chunked_covariance(monkeypatch):
+    import ganbench.evaluation.frechet as fr
+
+    a, _ = _feature_pair(16, 1000, seed=2)
+    full = feature_statistics(a)[1]
+    monkeypatch.setattr(fr, "_COV_CHUNK_ROWS", 37)
+    np.testing.assert_allclose(feature_statistics(a)[1], full, rtol=1e-12, atol=1e-14)
+
+
+def test_fid_from_features_and_identity():
+    a, b = _feature_pair(16, 400, seed=3)
+    mu1, s1 = feature_statistics(a)
+    mu2, s2 = feature_statistics(b)
+    assert fid_from_features(a, b) == pytest.approx(_references(mu1, s1, mu2, s2)["pytorch-fid"], rel=1e-6)
+    # the distance of a distribution to itself is 0 up to rounding (sqrt of the PSD product)
+    assert abs(frechet_distance(mu1, s1, mu1, s1)) < 1e-9 * np.trace(s1)
+    # torch inputs give the same number as numpy inputs
+    assert fid_from_features(torch.from_numpy(a), torch.from_numpy(b)) == pytest.approx(
+        fid_from_features(a, b), rel=1e-12
+    )
+
+
+def test_errors_name_the_argument():
+    a, b = _feature_pair(8, 50, seed=4)
+    bad = a.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(SourceError, match="features: contains NaN or inf"):
+        feature_statistics(bad)
+    with pytest.raises(SourceError, match="fake_features: contains NaN"):
+        fid_from_features(a, np.where(np.isnan(bad), np.inf, bad))
+    with pytest.raises(SourceError, match="at least 2 samples, got 1"):
+        feature_statistics(a[:1])
+    with pytest.raises(SourceError, match="real_features has 8, fake_features has 7"):
+        fid_from_features(a, b[:, :7])
+    mu, s = feature_statistics(a)
+    with pytest.raises(SourceError, match="mu1 8, mu2 7"):
+        frechet_distance(mu, s, mu[:7], s[:7, :7])
+    with pytest.raises(SourceError, match="sigma2: expected a \\(8, 8\\) covariance"):
+        frechet_distance(mu, s, mu, s[:7, :7])
+    s_nan = s.copy()
+    s_nan[0, 0] = np.nan
+    with pytest.raises(SourceError, match="sigma1: contains NaN"):
+        frechet_distance(mu, s_nan, mu, s)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_frechet_on_gpu_matches_cpu():
+    a, b = _feature_pair(256, 1000, seed=5)
+    mu1, s1 = feature_statistics(torch.from_numpy(a).cuda())
+    mu2, s2 = feature_statistics(torch.from_numpy(b).cuda())
+    assert mu1.is_cuda
+    cpu = frechet_distance(*feature_statistics(a), *feature_statistics(b))
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(cpu, rel=1e-9)
