@@ -38,12 +38,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     g = p.add_argument_group("reference")
     g.add_argument("--reference", metavar="DATASET", help="dataset name (default for a run folder: its own)")
-    g.add_argument("--split", default=None, help="reference split (default: train)")
+    g.add_argument("--split", help="reference split (default: train)")
     g.add_argument("--root", help="reference dataset folder (data.root)")
     g.add_argument("--resolution", type=int, help="reference resolution (default: native)")
     g.add_argument("--n-real", type=int, help="first N real images of the split (default: all)")
-    g = p.add_argument_group("metrics")
-    g.add_argument("--metrics", nargs="+", default=["fid"], metavar="NAME", help="metrics (default: fid)")
+    g = p.add_argument_group("metrics (a run folder's defaults are its recipe's eval settings)")
+    g.add_argument("--metrics", nargs="+", metavar="NAME", help="metrics (default: fid)")
     g.add_argument(
         "--metric-param",
         action="append",
@@ -51,10 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="METRIC.KEY=VALUE",
         help="metric option, e.g. kid.num_subsets=50 or is.splits=10 (repeatable)",
     )
-    g.add_argument(
-        "--n", type=int, help="samples to score (default: all stored images; 10000 from a generator)"
-    )
-    g.add_argument("--seed", type=int, default=2024, help="evaluation seed (latents, subsets; default 2024)")
+    g.add_argument("--n", type=int, help="samples to score (default: all stored images; 10000 generated)")
+    g.add_argument("--seed", type=int, help="evaluation seed: latents, subsets (default 2024)")
     g.add_argument("--extractor", help="feature extractor (default: the dataset's)")
     g.add_argument("--mode", help="extractor mode (inception: clean, legacy_tensorflow, legacy_pytorch)")
     g.add_argument("--weights", help="extractor weights file")
@@ -116,11 +114,47 @@ def _reference(args: argparse.Namespace, source: Any, split: str) -> Any:
     return DATASETS.get(args.reference, "--reference")(cfg)
 
 
+def _eval_config(args: argparse.Namespace, source: Any) -> Any:
+    """The evaluation settings: the command line, else (a run folder) the run's recipe, else the
+    defaults. So ``ganbench eval RUN_DIR`` alone repeats the run's reported evaluation."""
+    from ganbench.config import EvalConfig
+
+    recipe = getattr(getattr(source, "cfg", None), "eval", None)
+    base = recipe or EvalConfig(metrics=["fid"])
+    metrics = list(args.metrics) if args.metrics else list(base.metrics)
+    if args.n is not None:
+        n = args.n
+    elif recipe is not None:
+        n = recipe.n_samples
+    else:
+        n = source.size if source.size is not None else 10000
+    extractor = args.extractor or base.extractor
+    extractor_params = dict(base.extractor_params) if extractor == base.extractor else {}
+    extractor_params.update(
+        {k: v for k, v in (("mode", args.mode), ("weights", args.weights)) if v is not None}
+    )
+    cli_params = _metric_params(args.metric_param)
+    metric_params = {
+        m: {**base.metric_params.get(m, {}), **cli_params.get(m, {})}
+        for m in dict.fromkeys([*base.metric_params, *cli_params])
+        if m in metrics or m in cli_params
+    }
+    return EvalConfig(
+        n_samples=n,
+        seed=args.seed if args.seed is not None else base.seed,
+        metrics=metrics,
+        extractor=extractor,
+        reference_split=args.split or base.reference_split,
+        n_real=args.n_real if args.n_real is not None else base.n_real,
+        extractor_params=extractor_params,
+        metric_params=metric_params,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
     from tabulate import tabulate
 
-    from ganbench.config import EvalConfig
     from ganbench.evaluation.images import check_eval_params, evaluate_source
     from ganbench.evaluation.sources import open_source
     from ganbench.io import write_json_atomic
@@ -143,20 +177,9 @@ def run(args: argparse.Namespace) -> int:
         "use_ema": False if args.no_ema else None,
     }
     source = open_source(args.source, args.kind, **options)
-    split = args.split or "train"
+    eval_cfg = _eval_config(args, source)
+    split, seed, n = eval_cfg.reference_split, eval_cfg.seed, eval_cfg.n_samples
     data = _reference(args, source, split)
-    n = args.n if args.n is not None else (source.size if source.size is not None else 10000)
-    extractor_params = {k: v for k, v in (("mode", args.mode), ("weights", args.weights)) if v is not None}
-    eval_cfg = EvalConfig(
-        n_samples=n,
-        seed=args.seed,
-        metrics=list(args.metrics),
-        extractor=args.extractor,
-        reference_split=split,
-        n_real=args.n_real,
-        extractor_params=extractor_params,
-        metric_params=_metric_params(args.metric_param),
-    )
     check_eval_params(eval_cfg, data.name, "ganbench eval")
     print(
         f"evaluating {source} against {data.name} ({split}) on {device}: {', '.join(eval_cfg.metrics)}",
@@ -166,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
         source,
         data,
         eval_cfg,
-        args.seed,
+        seed,
         device,
         batch_size=args.batch_size,
         resize=args.resize,
@@ -177,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     prov = result.provenance
     ex, ref = prov["extractor"], prov["reference"] or {}
     print(
-        f"\n{prov.get('n_fake', prov.get('n_fake_labelled'))} samples (seed {args.seed}) vs "
+        f"\n{prov.get('n_fake', prov.get('n_fake_labelled'))} samples (seed {seed}) vs "
         f"{ref.get('n_real', '-')} real {data.name}/{split}; extractor {ex['extractor']} ({ex['mode']}, "
         f"weights {str(ex['weights_hash'])[:12]})"
     )
@@ -193,12 +216,12 @@ def run(args: argparse.Namespace) -> int:
                 "reference": data.name,
                 "split": split,
                 "n": n,
-                "n_real": args.n_real,
-                "seed": args.seed,
+                "n_real": eval_cfg.n_real,
+                "seed": seed,
                 "metrics": eval_cfg.metrics,
                 "metric_params": eval_cfg.metric_params,
-                "extractor": args.extractor,
-                "extractor_params": extractor_params,
+                "extractor": eval_cfg.extractor,
+                "extractor_params": eval_cfg.extractor_params,
                 "resize": args.resize,
                 "batch_size": args.batch_size,
             },
