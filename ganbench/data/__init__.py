@@ -1,1 +1,3 @@
 """data"""
+
+from ganbench.data import folder, stacked, vision  # noqa: F401  (registration: image datasets)

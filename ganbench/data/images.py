@@ -27,7 +27,6 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision import datasets as tvd
 
-from ganbench.cache import cache_root
 from ganbench.config import check_params
 from ganbench.data.base import Batch, DataSource
 from ganbench.data.preprocess import Interpolation, Preprocess, to_float, to_uint8_chw
@@ -41,7 +40,11 @@ _CHUNK = 2048  # images preprocessed at once on the in-memory path (bounds the f
 def resolve_root(root: str | os.PathLike | None) -> Path:
     """Where dataset files are looked for: ``data.root`` if given, else ``<ganbench cache>/datasets``
     (``$GANBENCH_CACHE/datasets``, default ``~/.cache/ganbench/datasets``), torchvision's layout."""
-    return Path(root).expanduser() if root is not None else cache_root() / "datasets"
+    if root is not None:
+        return Path(root).expanduser()
+    from ganbench.cache import cache_root  # on use, like the Fashion-MNIST lookup that shares it
+
+    return cache_root() / "datasets"
 
 
 def check_data_params(options: Callable[..., Any], params: dict[str, Any], dataset: str) -> dict[str, Any]:
