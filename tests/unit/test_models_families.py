@@ -375,3 +375,10 @@ def test_conditional_nets_demand_labels() -> None:
         G(torch.randn(2, 16))
     with pytest.raises(ValueError, match="needs labels"):
         D(torch.zeros(2, 3, 32, 32))
+
+
+def test_biggan_128_generator_matches_the_reference_size() -> None:
+    """BigGAN-PyTorch's 128×128 G (ch 96, z 120, shared 128, 1000 classes) has 70,433,988 weights."""
+    with torch.device("meta"):  # shapes only: no memory, no initialisation work
+        G = BigGANGenerator(120, 128, 3, "projection", 1000, init="default", sn=False)
+    assert sum(p.numel() for p in G.parameters()) == 70_433_988
