@@ -1,3 +1,4 @@
 """evaluation"""
 
 from ganbench.evaluation import metrics  # noqa: F401  (registration: fid, kid, is, prdc, ...)
+from ganbench.evaluation import extractors  # noqa: F401  (registration)
