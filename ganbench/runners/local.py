@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -12,6 +14,19 @@ from typing import Any
 from ganbench.config import RunConfig
 from ganbench.registries import EXECUTORS
 from ganbench.runners.run import run_one
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker when the driver dies (a killed driver must not leave
+    workers training on; its runs resume from their checkpoints on the next grid call)."""
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(2)
+
+    threading.Thread(target=watch, daemon=True, name="ganbench-parent-watch").start()
 
 
 def threads_per_worker(workers: int) -> int:
@@ -37,7 +52,13 @@ def run_local(
                 on_result(res)
         return results
     # spawn, not fork: forking a process that already holds torch's thread pools can deadlock.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+    with pool:
         futures = {pool.submit(run_one, cfg.to_dict(), str(results_dir), False, threads): cfg for cfg in runs}
         for fut in as_completed(futures):
             cfg = futures[fut]

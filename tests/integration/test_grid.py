@@ -134,3 +134,40 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert "train.steps must be > 0" in capsys.readouterr().err
     assert main(["leaderboard", str(tmp_path / "empty")]) == 2
     assert "no run records" in capsys.readouterr().err
+
+
+def test_killed_driver_leaves_no_workers_and_rerun_completes(tmp_path, toy_cfg_dict):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    base = {**toy_cfg_dict, "train": {**toy_cfg_dict["train"], "steps": 800, "checkpoint_every": 50}}
+    p = make_grid(tmp_path, base, axes={"seed": [0, 1]})
+    results = tmp_path / "r"
+    cmd = [sys.executable, "-m", "ganbench.cli", "grid", str(p), "--workers", "2", "--results", str(results)]
+    driver = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.time() + 120
+    while not list(results.glob("*/checkpoints/last.pt")) and time.time() < deadline:
+        time.sleep(0.5)
+    workers = subprocess.run(["pgrep", "-P", str(driver.pid)], capture_output=True, text=True).stdout.split()
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait()
+    time.sleep(5)  # the workers' watchdog polls every 2 s
+    alive = [
+        w
+        for w in workers
+        if os.path.exists(f"/proc/{w}") and b"spawn_main" in open(f"/proc/{w}/cmdline", "rb").read()
+    ]
+    assert alive == []
+    assert not list(results.glob("*/record.json"))
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    records = [read_record(d) for d in results.iterdir()]
+    assert sorted(r["status"] for r in records) == ["finished", "finished"]
+    # the runs resumed from their checkpoints: two starts in each log, one finish
+    logs = [(d / "run.log").read_text() for d in results.iterdir()]
+    assert any(log.count("start") == 2 for log in logs)
+    assert all(log.count("finished") == 1 for log in logs)
