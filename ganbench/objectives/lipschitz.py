@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
-from torch.nn.utils.parametrizations import spectral_norm
 
 from ganbench.errors import ConfigError
+from ganbench.models.layers import apply_spectral_norm, has_spectral_norm  # noqa: F401  (re-export)
 from ganbench.objectives.base import LipschitzMethod
 from ganbench.registries import LIPSCHITZ
-
-_SN_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)
 
 
 def input_gradients(
@@ -72,16 +69,10 @@ class GradientPenalty(LipschitzMethod):
         return self.weight * (gap**2).mean()
 
 
-def has_spectral_norm(module: nn.Module) -> bool:
-    return parametrize.is_parametrized(module, "weight") and any(
-        "SpectralNorm" in type(p).__name__ for p in module.parametrizations["weight"]
-    )
-
-
 @LIPSCHITZ.register("sn")
 class SpectralNormalization(LipschitzMethod):
-    """Miyato et al. 2018: torch's spectral_norm parametrization on every linear/conv layer of D
-    (layers a model family already normalised are left as they are)."""
+    """Miyato et al. 2018: torch's spectral_norm parametrization on every linear/conv/embedding
+    layer of D (layers a model family already normalised are left as they are)."""
 
     name = "sn"
 
@@ -93,10 +84,7 @@ class SpectralNormalization(LipschitzMethod):
         self.n_power_iterations = n_power_iterations
 
     def prepare(self, D: nn.Module) -> nn.Module:
-        targets = [m for m in D.modules() if isinstance(m, _SN_LAYERS) and not has_spectral_norm(m)]
-        for m in targets:
-            spectral_norm(m, n_power_iterations=self.n_power_iterations)
-        return D
+        return apply_spectral_norm(D, n_power_iterations=self.n_power_iterations)
 
 
 @LIPSCHITZ.register("r1")

@@ -120,6 +120,8 @@ class Trainer:
         }
         if self.ema is not None:
             state["G_ema"] = self.ema.state_dict()
+        # terms with state (historical averaging's running means) resume where they were
+        state["terms"] = {t.name: t.state_dict() for t in self.objective.terms if hasattr(t, "state_dict")}
         if self.device.type == "cuda":
             state["rng_cuda"] = torch.cuda.get_rng_state(self.device)
         return state
@@ -138,6 +140,9 @@ class Trainer:
         self.scaler_d.load_state_dict(state["scaler_d"])
         if self.ema is not None:
             self.ema.load_state_dict(state["G_ema"])
+        for t in self.objective.terms:
+            if t.name in state.get("terms", {}):
+                t.load_state_dict(state["terms"][t.name])
         torch.set_rng_state(state["rng_cpu"])
         self.z_gen.set_state(state["rng_z"])
         if "rng_cuda" in state and self.device.type == "cuda":

@@ -102,3 +102,16 @@ def test_best_checkpoint_selection_uses_selection_seed(tmp_path, toy_cfg_dict):
     best = max(rec["evals"], key=lambda e: e["hq_percent"])
     assert rec["provenance"]["best"]["step"] == best["step"]
     assert rec["provenance"]["evaluated"] == "best"
+
+
+def test_resume_restores_term_state(tmp_path, toy_cfg_dict):
+    # historical averaging keeps running parameter means: they must survive a resume
+    d = {
+        **toy_cfg_dict,
+        "objective": {**toy_cfg_dict["objective"], "techniques": {"historical_averaging": {}}},
+    }
+    cfg = config_from_dict(d)
+    full = Trainer(cfg, tmp_path / "full").run()
+    Trainer(cfg, tmp_path / "resumed", stop_at=20).run()
+    resumed = Trainer(cfg, tmp_path / "resumed").run()
+    assert resumed["history"] == full["history"]
