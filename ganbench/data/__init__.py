@@ -1,4 +1,3 @@
-"""Datasets (registered in ``ganbench.registries.DATASETS``)."""
+"""Datasets (importing registers them in ``ganbench.registries.DATASETS``)."""
 
-from ganbench.data import toy  # noqa: F401  (registration)
-from ganbench.data import folder, stacked, vision  # noqa: F401  (registration: image datasets)
+from ganbench.data import folder, stacked, toy, vision  # noqa: F401

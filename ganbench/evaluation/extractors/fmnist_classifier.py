@@ -30,7 +30,7 @@ from ganbench.evaluation.extractors.base import FeatureExtractor, Output
 from ganbench.registries import EXTRACTORS
 
 ASSET_NAME = "fmnist_classifier.pt"
-ASSET_SHA256 = "PENDING"
+ASSET_SHA256 = "15005cd587d7d1a69cfdfc1a9920df7cdea45b5e33bc420b46de862127b623ce"
 FEATURE_DIM = 128
 NUM_CLASSES = 10
 CLASSES = (
