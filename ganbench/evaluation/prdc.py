@@ -48,8 +48,8 @@ DEFAULT_MAX_BLOCK_BYTES = 256 * 1024 * 1024
 _U = 2.0**-24  # float32 unit roundoff
 _DELTA = 16 * _U  # relative band around a squared threshold: covers float32 rounding and sqrt
 _SLACK = 8  # extra approximate neighbours refined exactly per row
-# bytes held per element of a distance block: approx d² and two shifted copies (float32), the
-# distance (≤ float64) and a handful of boolean masks
+# bytes budgeted per element of a distance block: approx d² and one shifted copy (float32), two
+# boolean masks, the distance when float64; measured peak RSS stays below the budget with this
 _BLOCK_ELEMENT_BYTES = 32
 
 
@@ -73,7 +73,7 @@ def _prepare(features: ArrayLike, name: str) -> _Set:
     step = max(1, (16 << 20) // (8 * x.shape[1]))  # float64 chunks of ≤ 16 MiB
     for s in range(0, x.shape[0], step):
         c = x[s : s + step].to(torch.float64)
-        sq64[s : s + step] = (c * c).sum(dim=1)
+        sq64[s : s + step] = torch.linalg.vecdot(c, c)
     return _Set(name, x, x32, sq64, sq64.to(torch.float32))
 
 
@@ -108,8 +108,8 @@ def _blocks(n: int, size: int) -> list[slice]:
 
 def _approx_sq(a: _Set, i: slice, b: _Set, j: slice) -> torch.Tensor:
     """Approximate squared distances of a block, float32, same operation order as sklearn."""
-    s = a.x32[i] @ b.x32[j].T
-    return s.mul_(-2).add_(a.sq32[i, None]).add_(b.sq32[None, j])
+    # −2 xᵀy + ‖y‖² fused into the GEMM (beta = 1 on the broadcast row), then + ‖x‖²
+    return torch.addmm(b.sq32[None, j], a.x32[i], b.x32[j].T, alpha=-2).add_(a.sq32[i, None])
 
 
 def _finish(d2: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -125,11 +125,15 @@ def _exact_pairs(
     a: _Set, ia: torch.Tensor, b: _Set, ib: torch.Tensor, dtype: torch.dtype, budget: int
 ) -> torch.Tensor:
     out = torch.empty(ia.numel(), dtype=dtype, device=a.x.device)
+    # two float64 row copies per pair (+ a transient float32 gather) in a quarter of the budget;
     # ≥ 512 pairs per chunk even under a tiny budget: per-op overhead dominates smaller gathers
-    step = max(512, budget // (24 * a.x.shape[1]))
+    step = max(512, budget // (4 * 20 * a.x.shape[1]))
     for s in range(0, ia.numel(), step):
         pa, pb = ia[s : s + step], ib[s : s + step]
-        dot = (a.x[pa].to(torch.float64) * b.x[pb].to(torch.float64)).sum(dim=1)
+        xa = a.x[pa].to(torch.float64).unsqueeze(1)
+        xb = b.x[pb].to(torch.float64).unsqueeze(2)
+        dot = torch.bmm(xa, xb).view(-1)  # float64 accumulation of exact float32 products
+        del xa, xb
         out[s : s + step] = _finish((-2 * dot + a.sq64[pa]) + b.sq64[pb], dtype)
     return out
 
@@ -176,7 +180,9 @@ def _knn_radii(s: _Set, ks: tuple[int, ...], budget: int) -> torch.Tensor:
     n, dev = s.n, s.x.device
     kmax = max(ks)
     c = min(kmax + _SLACK, n - 1)
-    side = max(1, int((budget / _BLOCK_ELEMENT_BYTES) ** 0.5))
+    # diagonal blocks are computed whole although only their upper half is new: blocks of ≤ n/8
+    # keep that waste ≤ 1/8 of the work
+    side = max(1, min(int((budget / _BLOCK_ELEMENT_BYTES) ** 0.5), max(256, -(-n // 8))))
     best_v = torch.full((n, c), float("inf"), dtype=torch.float32, device=dev)
     best_i = torch.zeros((n, c), dtype=torch.long, device=dev)
     blocks = _blocks(n, side)
@@ -191,31 +197,52 @@ def _knn_radii(s: _Set, ks: tuple[int, ...], budget: int) -> torch.Tensor:
                 v, p = sq.topk(min(c, sq.shape[0]), dim=0, largest=False)
                 _merge(best_v, best_i, j, v.T, p.T + i.start)
     dtype = _dist_dtype(s, s)
-    # bound[i] ≥ |approx d² − exact d²| for every pair of row i
-    bound = _gamma(s.x.shape[1]) * (s.sq64 + s.sq64.max())
+    # b[i] ≥ |approx d² − exact d²| for every pair of row i. With a = the k-th smallest approx d²,
+    # the exact k-th smallest d² lies in [a − b, a + b]; a candidate with approx d² below
+    # (a − b)(1 − δ) − b is exactly nearer than the k-th neighbour, one above (a + b)(1 + δ) + b
+    # exactly farther (δ keeps them apart after float32 rounding and sqrt): only candidates in
+    # between need their exact distance, usually one per row.
+    b = (_gamma(s.x.shape[1]) * (s.sq64 + s.sq64.max()))[:, None]
     approx = best_v.to(torch.float64)
-    # the kmax approx-nearest have exact d² ≤ approx_kmax + bound, so r²_kmax ≤ that; a candidate with
-    # approx d² beyond approx_kmax + 2·bound is exactly farther and need not be refined
-    need = approx <= (approx[:, kmax - 1] * (1 + _DELTA) + 2 * bound)[:, None]
-    ni, nj = need.nonzero(as_tuple=True)
+    rows = torch.arange(n, device=dev)
     exact = torch.full((n, c), float("inf"), dtype=dtype, device=dev)
+    band_of = {}
+    for k in ks:
+        a = approx[:, k - 1 : k]
+        below = approx < (a - b) * (1 - _DELTA) - b
+        band = ~below & (approx <= (a + b) * (1 + _DELTA) + b)
+        band_of[k] = (below.sum(dim=1), band)
+    need = torch.stack([band for _, band in band_of.values()]).any(dim=0)
+    ni, nj = need.nonzero(as_tuple=True)
     exact[ni, nj] = _exact_pairs(s, ni, s, best_i[ni, nj], dtype, budget)
-    radii = exact.sort(dim=1).values[:, [k - 1 for k in ks]]
+    radii = torch.empty(n, len(ks), dtype=dtype, device=dev)
+    for t, k in enumerate(ks):
+        n_below, band = band_of[k]
+        ranked = exact.masked_fill(~band, float("inf")).sort(dim=1).values
+        radii[:, t] = ranked[rows, (k - 1 - n_below).clamp(0, c - 1)]
     if c < n - 1:
-        # every non-candidate has approx d² ≥ best_v[:, -1], hence exact d² ≥ that − bound: the
-        # candidates provably hold the kmax nearest when that exceeds the kmax-th radius (+ band)
-        r2 = radii[:, -1].to(torch.float64) ** 2
-        unproven = (approx[:, -1] - bound <= r2 * (1 + _DELTA)).nonzero().flatten()
+        # a non-candidate has approx d² ≥ best_v[:, -1]: the row is settled only when that is
+        # beyond the band of its largest k, else the row is recomputed exactly
+        a = approx[:, kmax - 1 : kmax]
+        unproven = (approx[:, -1:] <= (a + b) * (1 + _DELTA) + b).flatten().nonzero().flatten()
         if unproven.numel():
             radii[unproven] = _exact_kth_rows(s, unproven, ks, budget)
     return radii
 
 
-def _bands(thr: torch.Tensor, sq: torch.Tensor, g: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-point [lo, hi] of approximate d² values whose comparison with ``thr`` is not decided."""
+def _band(thr: torch.Tensor, slack: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(t², half-width) per point: an approximate d² within half-width + the other point's slack
+    of t² does not decide the comparison with the float32 radius t."""
     t2 = thr.to(torch.float64) ** 2
-    slack = g * sq
-    return (t2 * (1 - _DELTA) - slack).to(torch.float32), (t2 * (1 + _DELTA) + slack).to(torch.float32)
+    return t2.to(torch.float32), (t2 * _DELTA + slack).to(torch.float32)
+
+
+def _undecided(
+    sq: torch.Tensor, centre: torch.Tensor, width: torch.Tensor, other: torch.Tensor
+) -> torch.Tensor:
+    """|sq − centre| − width ≤ other, with one float temporary (broadcast shapes pick row/column)."""
+    d = sq - centre
+    return d.abs_().sub_(width) <= other
 
 
 def _check_k(k: int, s: _Set, what: str) -> None:
@@ -259,10 +286,11 @@ def _compute(
 
         g = _gamma(real.x.shape[1])
         dtype = _dist_dtype(real, fake)
-        row_thr = [t for t in (r_pr, r_dc) if t is not None]
-        row_bands = [_bands(t, real.sq64, g) for t in row_thr]
-        col_band = _bands(f_pr, fake.sq64, g) if f_pr is not None else None
-        e_real, e_fake = (g * real.sq64).to(torch.float32), (g * fake.sq64).to(torch.float32)
+        # per-point slack g·‖x‖²: a pair's approx d² is within slack_i + slack_j of its exact value
+        slack_r, slack_f = g * real.sq64, g * fake.sq64
+        row_bands = [_band(t, slack_r) for t in (r_pr, r_dc) if t is not None]
+        col_band = _band(f_pr, slack_f) if f_pr is not None else None
+        slack_r, slack_f = slack_r.to(torch.float32), slack_f.to(torch.float32)
 
         fake_in_real = torch.zeros(m, dtype=torch.bool, device=dev)
         real_in_fake = torch.zeros(n, dtype=torch.bool, device=dev)
@@ -274,21 +302,19 @@ def _compute(
         for i in _blocks(n, side_i):
             for j in _blocks(m, side_j):
                 sq = _approx_sq(real, i, fake, j)
-                # which pairs the float32 value cannot decide for some threshold they meet
-                lo_side, hi_side = sq - e_fake[None, j], sq + e_fake[None, j]
+                # pairs whose float32 value cannot decide a comparison they take part in
                 amb = torch.zeros_like(sq, dtype=torch.bool)
-                for lo, hi in row_bands:
-                    amb |= (lo_side <= hi[i, None]) & (hi_side >= lo[i, None])
-                del lo_side, hi_side
+                for centre, width in row_bands:
+                    amb |= _undecided(sq, centre[i, None], width[i, None], slack_f[None, j])
                 if col_band is not None:
-                    lo, hi = col_band
-                    amb |= (sq - e_real[i, None] <= hi[None, j]) & (sq + e_real[i, None] >= lo[None, j])
+                    centre, width = col_band
+                    amb |= _undecided(sq, centre[None, j], width[None, j], slack_r[i, None])
                 dist = sq.to(dtype).clamp_min_(0).sqrt_()
                 del sq
                 ai, aj = amb.nonzero(as_tuple=True)
+                del amb
                 if ai.numel():
                     dist[ai, aj] = _exact_pairs(real, ai + i.start, fake, aj + j.start, dtype, budget)
-                del amb
                 if k_pr is not None:
                     inside = torch.le if pr_inclusive else torch.lt
                     fake_in_real[j] |= inside(dist, r_pr[i, None]).any(dim=0)
@@ -297,6 +323,8 @@ def _compute(
                     in_ball = dist < r_dc[i, None]
                     density_count[j] += in_ball.sum(dim=0)
                     covered[i] |= in_ball.any(dim=1)
+                    del in_ball
+                del dist  # before the next block is allocated
 
     out: dict[str, float] = {}
     if k_pr is not None:
