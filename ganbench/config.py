@@ -197,7 +197,7 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    every: int = 0  # evaluate during training every N steps (0 = at the end only)
+    every: int = 0  # evaluate at step 0 and every N steps during training (0 = at the end only)
     n_samples: int = 2500
     seed: int = 2024  # seed of the reported evaluation
     selection_seed: int = 7  # seed used to select the best checkpoint (never the reported one)

@@ -245,6 +245,8 @@ class Trainer:
         session_t0 = time.perf_counter()
         bar = tqdm(total=steps, initial=start, disable=not self.progress, desc=cfg.run_id[:48], leave=False)
         status, error, ran = "finished", None, 0
+        if cfg.eval.every and start == 0 and end > 0:
+            self.periodic_eval(0)  # metric-vs-step curves start at the untrained generator
         try:
             for step in range(start, end):
                 logs = self.train_step(step, batches)

@@ -80,7 +80,11 @@ def test_real_images_score_well_and_noise_badly(files, tmp_path):
     assert m["fid"] * 50 < z["fid"], (m["fid"], z["fid"])
     assert abs(m["kid"]) < 0.02 < z["kid"]
     assert m["is"] > 5 > z["is"] >= 1  # 10 balanced classes, confidently classified
-    assert m["precision"] > 0.6 and m["recall"] > 0.6 and z["precision"] < 0.05
+    assert m["precision"] > 0.6 and m["recall"] > 0.6 and m["coverage"] > 0.6
+    # Noise falls into two classes (Shirt, Bag) whose real k-NN balls include outliers with large
+    # radii, so its *precision* is high (~0.64): the outlier sensitivity of P/R that density and
+    # coverage were designed against (Naeem et al. 2020). Recall, coverage and density expose it.
+    assert z["recall"] < 0.05 and z["coverage"] < 0.05 and z["density"] < m["density"] / 2
     prov = real["provenance"]
     assert prov["extractor"]["extractor"] == "fmnist-classifier"
     assert prov["extractor"]["weights_hash"] == ASSET_SHA256

@@ -98,7 +98,7 @@ def test_record_contents(tmp_path, toy_cfg_dict):
 def test_best_checkpoint_selection_uses_selection_seed(tmp_path, toy_cfg_dict):
     cfg = _cfg(toy_cfg_dict, eval__every=20, eval__select_best=True, eval__selection_metric="hq_percent")
     rec = Trainer(cfg, tmp_path).run()
-    assert [e["step"] for e in rec["evals"]] == [20, 40, 60]
+    assert [e["step"] for e in rec["evals"]] == [0, 20, 40, 60]  # step 0: the untrained G
     best = max(rec["evals"], key=lambda e: e["hq_percent"])
     assert rec["provenance"]["best"]["step"] == best["step"]
     assert rec["provenance"]["evaluated"] == "best"
