@@ -226,8 +226,10 @@ def write_leaderboard(
 
 
 def sample_figure(df: pd.DataFrame, row_keys: list[str], path: Path) -> Path | None:
-    """A grid of samples: one row per configuration, one column per dataset (first seed). Point
-    data is drawn as scatters with the mode centres, images as the run's saved sample grid."""
+    """A grid of samples (first seed of each configuration). Point data is drawn as scatters with
+    the mode centres, images as the run's saved sample grid. With two row keys (e.g. loss ×
+    Lipschitz method) the figure is a matrix: the first key down, the second across within each
+    dataset; otherwise one row per configuration and one column per dataset."""
     import matplotlib.pyplot as plt
 
     from ganbench.registries import DATASETS, load_all
@@ -240,22 +242,33 @@ def sample_figure(df: pd.DataFrame, row_keys: list[str], path: Path) -> Path | N
     df = df[[p or i for p, i in zip(has_points, has_images)]]
     if df.empty:
         return None
+    df = df.sort_values(f"cfg:{SEED_KEY}")
     datasets = sorted(df["cfg:" + DATASET_KEY].unique())
-    group_cols = [f"cfg:{k}" for k in row_keys] or ["run_id"]
-    groups = list(df.sort_values(f"cfg:{SEED_KEY}").groupby(group_cols, sort=True))
-    fig, axes = plt.subplots(
-        len(groups), len(datasets), figsize=(1.9 * len(datasets), 1.9 * len(groups)), dpi=100, squeeze=False
-    )
-    for i, (key, grp) in enumerate(groups):
-        key = key if isinstance(key, tuple) else (key,)
-        for j, ds in enumerate(datasets):
+    if len(row_keys) == 2:
+        down_col, across_col = (f"cfg:{k}" for k in row_keys)
+        key_cols = [down_col, across_col]
+        down = sorted(df[down_col].astype(str).unique())
+        across = sorted(df[across_col].astype(str).unique())
+        cells = [[(ds, (d, a)) for ds in datasets for a in across] for d in down]
+    else:
+        key_cols = [f"cfg:{k}" for k in row_keys] or ["run_id"]
+        configs = sorted({tuple(str(r[c]) for c in key_cols) for _, r in df.iterrows()})
+        cells = [[(ds, key) for ds in datasets] for key in configs]
+    # (dataset, config key) -> the run with the lowest seed (df is sorted by seed)
+    keyed: dict[tuple[Any, tuple[str, ...]], pd.Series] = {}
+    for _, r in df.iterrows():
+        keyed.setdefault((r["cfg:" + DATASET_KEY], tuple(str(r[c]) for c in key_cols)), r)
+    n_rows, n_cols = len(cells), len(cells[0])
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.9 * n_cols, 1.9 * n_rows), dpi=100, squeeze=False)
+    for i, row in enumerate(cells):
+        for j, (ds, key) in enumerate(row):
             ax = axes[i][j]
-            sub = grp[grp["cfg:" + DATASET_KEY] == ds]
-            if sub.empty:
+            run = keyed.get((ds, key))
+            if run is None:
                 ax.axis("off")
                 continue
-            run_dir = Path(sub.iloc[0]["dir"])
-            title = f"{ds}: {' / '.join(map(str, key))}"
+            run_dir = Path(run["dir"])
+            title = f"{ds}: {' / '.join(key)}"
             if (run_dir / SAMPLES_NPY).exists():
                 pts = np.load(run_dir / SAMPLES_NPY)
                 centres = (
