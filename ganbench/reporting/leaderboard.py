@@ -31,6 +31,12 @@ DISPLAY_ORDER = (
     "intra_fid", "fid_infinity", "stacked_modes", "stacked_kl", "lipschitz_max",
 )  # fmt: skip
 NAMES = {"hq_percent": "HQ %", "reverse_kl": "KL", "lipschitz_max": "Lip. est."}
+# Recorded beside the scores (settings and per-run spreads), not scores to average over seeds: left
+# out of the default columns, still selectable with --metrics.
+SETTINGS = (
+    "pr_k", "dc_k", "pr_inclusive", "is_splits", "kid_subset_size", "kid_std", "is_std", "stacked_samples",
+    "fid_infinity_slope", "fid_infinity_min_n", "fid_infinity_max_n", "fid_infinity_points",
+)  # fmt: skip
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -77,6 +83,10 @@ def default_row_keys(df: pd.DataFrame) -> list[str]:
     return keys
 
 
+def _key_text(value: Any) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
 def _cell(values: pd.Series, diverged: int) -> str:
     finite = values[np.isfinite(values.astype(float))]
     n = len(values)
@@ -109,7 +119,9 @@ def build_leaderboard(
     row_keys = default_row_keys(df) if row_keys is None else row_keys
     if DATASET_KEY.join(["cfg:", ""]) not in df.columns:
         df["cfg:" + DATASET_KEY] = "data"
-    present = [c[2:] for c in df.columns if c.startswith("m:") and not c.endswith("_total")]
+    present = [
+        c[2:] for c in df.columns if c.startswith("m:") and not c.endswith("_total") and c[2:] not in SETTINGS
+    ]
     if metrics is None:
         metrics = [m for m in DISPLAY_ORDER if m in present] + sorted(
             m for m in present if m not in DISPLAY_ORDER and not m.startswith("lipschitz_")
@@ -121,7 +133,9 @@ def build_leaderboard(
         df["cfg:run"] = "all"
         group_cols, row_keys = ["cfg:run"], ["run"]
     for col in group_cols:
-        df[col] = df[col].astype(str)
+        # a key some records lack (NaN) is a value of its own ("—"): with pandas >= 3, astype(str)
+        # keeps NaN and groupby would silently drop those runs from the table
+        df[col] = df[col].map(_key_text)
     numeric_rows, display_rows = [], []
     datasets = sorted(df["cfg:" + DATASET_KEY].unique())
     for key, grp in df.groupby(group_cols, sort=False):
@@ -251,7 +265,8 @@ def sample_figure(df: pd.DataFrame, row_keys: list[str], path: Path) -> Path | N
         across = sorted(df[across_col].astype(str).unique())
         cells = [[(ds, (d, a)) for ds in datasets for a in across] for d in down]
     else:
-        key_cols = [f"cfg:{k}" for k in row_keys] or ["run_id"]
+        # "run" is build_leaderboard's stand-in row key when no config key varies
+        key_cols = [f"cfg:{k}" for k in row_keys if f"cfg:{k}" in df.columns] or ["run_id"]
         configs = sorted({tuple(str(r[c]) for c in key_cols) for _, r in df.iterrows()})
         cells = [[(ds, key) for ds in datasets] for key in configs]
     # (dataset, config key) -> the run with the lowest seed (df is sorted by seed)
@@ -297,7 +312,7 @@ def curves_figure(results_dir: Path, row_keys: list[str], path: Path) -> Path | 
             continue
         flat = _flatten(rec["config"])
         metric = rec["config"]["eval"].get("selection_metric") or rec["config"]["eval"]["metrics"][0]
-        label = " / ".join(str(flat.get(k)) for k in row_keys) or rec["run_id"]
+        label = " / ".join(str(flat[k]) for k in row_keys if k in flat) or rec["run_id"]
         for e in evals:
             if isinstance(e.get(metric), (int, float)):
                 rows.append(

@@ -54,6 +54,12 @@ def test_other_row_keys_give_one_row_per_configuration(tmp_path):
     assert size(out) == (PX * 2, PX * 12)
 
 
+def test_a_single_configuration(tmp_path):
+    df = frame(tmp_path, ["hinge"], ["gp"], ["ring8"], seeds=(0,))
+    out = sample_figure(df, ["run"], tmp_path / "one.png")  # build_leaderboard's stand-in key
+    assert size(out) == (PX, PX)
+
+
 def test_no_samples_no_figure(tmp_path):
     df = frame(tmp_path, ["hinge"], ["gp"], ["ring8"])
     df["status"] = "failed"
