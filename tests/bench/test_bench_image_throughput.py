@@ -160,7 +160,7 @@ def minimal_stepper(cfg, data) -> Callable[[], None]:
                         pe.lerp_(p, 1 - tc.ema_decay)
                     else:
                         pe.copy_(p)
-        float(loss_d), float(loss_g)
+        loss_d.item(), loss_g.item()  # what a logging step does
 
     return step
 
