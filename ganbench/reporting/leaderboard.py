@@ -258,21 +258,19 @@ def sample_figure(df: pd.DataFrame, row_keys: list[str], path: Path) -> Path | N
         return None
     df = df.sort_values(f"cfg:{SEED_KEY}")
     datasets = sorted(df["cfg:" + DATASET_KEY].unique())
-    if len(row_keys) == 2:
-        down_col, across_col = (f"cfg:{k}" for k in row_keys)
-        key_cols = [down_col, across_col]
-        down = sorted(df[down_col].astype(str).unique())
-        across = sorted(df[across_col].astype(str).unique())
+    # "run" is build_leaderboard's stand-in row key when no config key varies: not a column
+    key_cols = [f"cfg:{k}" for k in row_keys if f"cfg:{k}" in df.columns] or ["run_id"]
+    keys = df[key_cols].apply(lambda col: col.map(_key_text))  # the same text as in the table
+    if len(key_cols) == 2:
+        down, across = (sorted(keys[c].unique()) for c in key_cols)
         cells = [[(ds, (d, a)) for ds in datasets for a in across] for d in down]
     else:
-        # "run" is build_leaderboard's stand-in row key when no config key varies
-        key_cols = [f"cfg:{k}" for k in row_keys if f"cfg:{k}" in df.columns] or ["run_id"]
-        configs = sorted({tuple(str(r[c]) for c in key_cols) for _, r in df.iterrows()})
+        configs = sorted(set(keys.itertuples(index=False, name=None)))
         cells = [[(ds, key) for ds in datasets] for key in configs]
     # (dataset, config key) -> the run with the lowest seed (df is sorted by seed)
     keyed: dict[tuple[Any, tuple[str, ...]], pd.Series] = {}
-    for _, r in df.iterrows():
-        keyed.setdefault((r["cfg:" + DATASET_KEY], tuple(str(r[c]) for c in key_cols)), r)
+    for (_, r), key in zip(df.iterrows(), keys.itertuples(index=False, name=None)):
+        keyed.setdefault((r["cfg:" + DATASET_KEY], key), r)
     n_rows, n_cols = len(cells), len(cells[0])
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.9 * n_cols, 1.9 * n_rows), dpi=100, squeeze=False)
     for i, row in enumerate(cells):
