@@ -21,10 +21,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--address", help="Ray cluster address (with --executor ray)")
     p.add_argument("--retries", type=int, default=2, help="retries of a run whose worker died (ray)")
     p.add_argument("--cpus-per-run", type=float, help="CPUs Ray reserves per run (default: runtime.cpus, 1)")
-    p.add_argument("--gpus-per-run", type=float,
-                   help="GPUs Ray reserves per run, e.g. 0.25 to share a GPU (default: runtime.gpus, 0)")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key in every run (repeatable)")
+    p.add_argument(
+        "--gpus-per-run",
+        type=float,
+        help="GPUs Ray reserves per run, e.g. 0.25 to share a GPU (default: runtime.gpus, 0)",
+    )
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key in every run (repeatable)",
+    )
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would be done")
     p.add_argument("--leaderboard", action="store_true", help="write the leaderboard when the grid is done")
     p.set_defaults(func=run)
@@ -71,8 +80,17 @@ def run(args: argparse.Namespace) -> int:
         live.update(state)
         bar.set_postfix({**counts, **live})
 
-    executor(todo, results, workers=args.workers, on_result=on_result, on_progress=on_progress,
-             address=args.address, retries=args.retries, cpus=args.cpus_per_run, gpus=args.gpus_per_run)
+    executor(
+        todo,
+        results,
+        workers=args.workers,
+        on_result=on_result,
+        on_progress=on_progress,
+        address=args.address,
+        retries=args.retries,
+        cpus=args.cpus_per_run,
+        gpus=args.gpus_per_run,
+    )
     bar.close()
     print(
         f"grid {grid.name} in {time.perf_counter() - t0:.0f}s: {counts['finished']} finished, "
@@ -87,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if args.leaderboard:
         from ganbench.reporting.leaderboard import write_leaderboard
 
-        paths = write_leaderboard(results, results / "leaderboard", title=f"{grid.name} leaderboard")
+        paths = write_leaderboard(
+            results, results / "leaderboard", title=f"{grid.name} leaderboard", row_keys=grid.row_keys()
+        )
         print(f"leaderboard: {paths['markdown']}")
     return 1 if counts["failed"] else 0

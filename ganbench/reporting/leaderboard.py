@@ -71,6 +71,9 @@ def records_frame(results_dir: str | Path) -> pd.DataFrame:
 
 
 def default_row_keys(df: pd.DataFrame) -> list[str]:
+    """The config keys that vary across runs, less those the other varying keys determine: a grid's
+    overrides (e.g. a width set per architecture) vary with its axes but are not axes themselves.
+    Later keys are dropped first, so of two keys that determine each other the earlier one stays."""
     keys = []
     for col in df.columns:
         if not col.startswith("cfg:"):
@@ -80,6 +83,15 @@ def default_row_keys(df: pd.DataFrame) -> list[str]:
             continue
         if df[col].astype(str).nunique() > 1:
             keys.append(key)
+    if len(keys) < 2:
+        return keys
+    # the table's text ("—" for a key a run lacks); astype(str) keeps NaN as NaN in pandas 3
+    text = df[[f"cfg:{k}" for k in keys]].apply(lambda col: col.map(_key_text))
+    text.columns = keys
+    for key in reversed(list(keys)):
+        others = [k for k in keys if k != key]
+        if others and (text.groupby(others, dropna=False)[key].nunique() <= 1).all():
+            keys.remove(key)
     return keys
 
 
@@ -241,9 +253,10 @@ def write_leaderboard(
 
 def sample_figure(df: pd.DataFrame, row_keys: list[str], path: Path) -> Path | None:
     """A grid of samples (first seed of each configuration). Point data is drawn as scatters with
-    the mode centres, images as the run's saved sample grid. With two row keys (e.g. loss ×
-    Lipschitz method) the figure is a matrix: the first key down, the second across within each
-    dataset; otherwise one row per configuration and one column per dataset."""
+    the mode centres, images as the run's saved sample grid. With two or more row keys (e.g. loss ×
+    Lipschitz method) the figure is a matrix: the last key across within each dataset, the
+    combinations of the others down; with one key, one row per configuration and one column per
+    dataset."""
     import matplotlib.pyplot as plt
 
     from ganbench.registries import DATASETS, load_all
@@ -261,9 +274,10 @@ def sample_figure(df: pd.DataFrame, row_keys: list[str], path: Path) -> Path | N
     # "run" is build_leaderboard's stand-in row key when no config key varies: not a column
     key_cols = [f"cfg:{k}" for k in row_keys if f"cfg:{k}" in df.columns] or ["run_id"]
     keys = df[key_cols].apply(lambda col: col.map(_key_text))  # the same text as in the table
-    if len(key_cols) == 2:
-        down, across = (sorted(keys[c].unique()) for c in key_cols)
-        cells = [[(ds, (d, a)) for ds in datasets for a in across] for d in down]
+    if len(key_cols) >= 2:
+        down = sorted(set(keys[key_cols[:-1]].itertuples(index=False, name=None)))
+        across = sorted(keys[key_cols[-1]].unique())
+        cells = [[(ds, (*d, a)) for ds in datasets for a in across] for d in down]
     else:
         configs = sorted(set(keys.itertuples(index=False, name=None)))
         cells = [[(ds, key) for ds in datasets] for key in configs]
@@ -273,15 +287,27 @@ def sample_figure(df: pd.DataFrame, row_keys: list[str], path: Path) -> Path | N
         keyed.setdefault((r["cfg:" + DATASET_KEY], key), r)
     n_rows, n_cols = len(cells), len(cells[0])
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.9 * n_cols, 1.9 * n_rows), dpi=100, squeeze=False)
+    matrix = len(key_cols) >= 2
+    across_name = key_cols[-1].removeprefix("cfg:").rsplit(".", 1)[-1]
     for i, row in enumerate(cells):
         for j, (ds, key) in enumerate(row):
             ax = axes[i][j]
+            # a matrix is labelled at its edges (column heads, row names): per-panel titles of
+            # three keys overlap their neighbours
+            title = (
+                (f"{ds}\n{across_name}: {key[-1]}" if i == 0 else "")
+                if matrix
+                else f"{ds}: {' / '.join(key)}"
+            )
+            if matrix and j == 0:
+                ax.text(-0.06, 0.5, " / ".join(key[:-1]), rotation=90, transform=ax.transAxes, ha="right",
+                        va="center", fontsize=7)  # fmt: skip
             run = keyed.get((ds, key))
             if run is None:
+                ax.set_title(title, fontsize=7)
                 ax.axis("off")
                 continue
             run_dir = Path(run["dir"])
-            title = f"{ds}: {' / '.join(key)}"
             if (run_dir / SAMPLES_NPY).exists():
                 pts = np.load(run_dir / SAMPLES_NPY)
                 centres = (
@@ -298,47 +324,98 @@ def sample_figure(df: pd.DataFrame, row_keys: list[str], path: Path) -> Path | N
     return path
 
 
-def curves_figure(results_dir: Path, row_keys: list[str], path: Path) -> Path | None:
-    """Metric vs training step from each run's periodic evaluations (``record["evals"]``): one
-    panel per dataset, one line per configuration (mean over seeds)."""
-    import matplotlib.pyplot as plt
+MAX_LINES_PER_PANEL = 8  # beyond this a single panel's lines and legend stop being readable
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
 
-    rows = []
+
+def curves_figure(results_dir: Path, row_keys: list[str], path: Path) -> Path | None:
+    """Metric vs training step from each run's periodic evaluations (``record["evals"]``), mean over
+    seeds. One row of panels per dataset. When a dataset has more configurations than fit in one
+    panel and there are two or more row keys, the first key (e.g. the architecture) gets a panel per
+    value; within a panel the next key sets the colour and the rest the line style, and the legends
+    sit outside the axes so they never cover a curve."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+    rows, key_names = [], ["run"]
     for _, rec in iter_records(results_dir):
         evals = rec.get("evals") or []
         if rec["status"] not in ("finished", "diverged") or not evals:
             continue
         flat = _flatten(rec["config"])
         metric = rec["config"]["eval"].get("selection_metric") or rec["config"]["eval"]["metrics"][0]
-        label = " / ".join(str(flat[k]) for k in row_keys if k in flat) or rec["run_id"]
+        # keys no record has (build_leaderboard's stand-in "run") fall back to the run id
+        key_names = [k for k in row_keys if k in flat] or ["run"]
+        key = tuple(_key_text(flat[k]) for k in key_names) if key_names != ["run"] else (rec["run_id"],)
         for e in evals:
             if isinstance(e.get(metric), (int, float)):
                 rows.append(
-                    {
-                        "dataset": flat.get(DATASET_KEY),
-                        "row": label,
-                        "metric": metric,
-                        "step": e["step"],
-                        "value": e[metric],
-                    }
-                )
+                    {"dataset": flat.get(DATASET_KEY), "key": key, "metric": metric, "step": e["step"],
+                     "value": e[metric]}
+                )  # fmt: skip
     if not rows:
         return None
     df = pd.DataFrame(rows)
+    n_keys = len(key_names)
     datasets = sorted(df["dataset"].unique())
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.5), dpi=100, squeeze=False)
-    for ax, ds in zip(axes[0], datasets):
+    split = n_keys >= 2 and df.groupby("dataset")["key"].nunique().max() > MAX_LINES_PER_PANEL
+    panels = sorted({k[0] for k in df["key"]}) if split else [None]
+    line_keys = sorted({k[1:] if split else k for k in df["key"]})
+    colour_of = {v: i for i, v in enumerate(sorted({k[0] for k in line_keys}))}
+    style_of = {v: i for i, v in enumerate(sorted({k[1:] for k in line_keys}))}
+    cmap = plt.get_cmap("tab10" if len(colour_of) <= 10 else "tab20")
+
+    def line_format(line_key: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "color": cmap(colour_of[line_key[0]] % cmap.N),
+            "linestyle": LINESTYLES[style_of[line_key[1:]] % len(LINESTYLES)],
+        }
+
+    fig, axes = plt.subplots(
+        len(datasets), len(panels), figsize=(4 * len(panels), 3.2 * len(datasets)), dpi=100,
+        squeeze=False, sharey="row",
+    )  # fmt: skip
+    for i, ds in enumerate(datasets):
         sub = df[df["dataset"] == ds]
-        for (label, _metric), grp in sub.groupby(["row", "metric"]):
-            mean = grp.groupby("step")["value"].mean()
-            ax.plot(mean.index, mean.values, label=label, linewidth=1)
-        ax.set_title(ds)
-        ax.set_xlabel("generator step")
-        ax.set_ylabel(", ".join(sorted(sub["metric"].unique())))
-        if sub["metric"].iloc[0] in LOWER_IS_BETTER:
-            ax.set_yscale("log")
-        ax.legend(fontsize=6)
+        for j, panel in enumerate(panels):
+            ax = axes[i][j]
+            in_panel = sub if panel is None else sub[sub["key"].map(lambda k, p=panel: k[0] == p)]
+            for key, grp in in_panel.groupby("key"):
+                mean = grp.groupby("step")["value"].mean()
+                ax.plot(mean.index, mean.values, linewidth=1.2, **line_format(key[1:] if split else key))
+            title = ds if panel is None else f"{ds} · {panel}"
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("generator step")
+            if j == 0:
+                ax.set_ylabel(", ".join(sorted(sub["metric"].unique())))
+            if sub["metric"].iloc[0] in LOWER_IS_BETTER:
+                ax.set_yscale("log")  # FID-like metrics fall over decades; plain numbers on the ticks
+                ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+                ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+                ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.grid(alpha=0.3, linewidth=0.5)
+    # Legends outside the axes: one for colour (and one for line style when a key sets it).
+    line_names = key_names[1:] if split else key_names
+    legends = []
+    if len(style_of) > 1:
+        colour_handles = [Line2D([], [], color=cmap(i % cmap.N)) for i in colour_of.values()]
+        style_handles = [
+            Line2D([], [], color="0.3", linestyle=LINESTYLES[i % len(LINESTYLES)]) for i in style_of.values()
+        ]
+        legends.append((colour_handles, [str(v) for v in colour_of], line_names[0] if line_names else ""))
+        legends.append((style_handles, [" / ".join(v) for v in style_of], " / ".join(line_names[1:])))
+    else:
+        handles = [Line2D([], [], **line_format(k)) for k in line_keys]
+        legends.append((handles, [" / ".join(k) for k in line_keys], " / ".join(line_names)))
+    if len(df["key"].unique()) == 1:
+        legends = []  # one configuration: the panel title and the table say which
     fig.tight_layout()
-    fig.savefig(path)
+    for (handles, labels, title), (loc, y) in zip(legends, [("upper left", 1.0), ("lower left", 0.0)]):
+        fig.legend(
+            handles, labels, title=title or None, loc=loc, bbox_to_anchor=(1.0, y), fontsize=8,
+            title_fontsize=8, frameon=False,
+        )  # fmt: skip
+    fig.savefig(path, bbox_inches="tight")  # "tight" grows the canvas to hold the outside legends
     plt.close(fig)
     return path

@@ -42,6 +42,11 @@ class Grid:
     path: Path
     runs: list[RunConfig]
     results: Path | None  # the grid's default results folder, if it names one
+    axes: tuple[str, ...] = ()  # the config keys the grid varies, in file order
+
+    def row_keys(self) -> list[str] | None:
+        """The axes a leaderboard compares (seeds are averaged, datasets are column groups)."""
+        return [k for k in self.axes if k not in ("seed", "data.name")] or None
 
     def results_dir(self, override: str | Path | None = None) -> Path:
         if override is not None:
@@ -99,4 +104,4 @@ def load_grid(path: str | Path, sets: list[str] | None = None) -> Grid:
         seen[cfg.run_id] = label
         runs.append(cfg)
     results = spec.get("results")
-    return Grid(name, path, runs, (path.parent / results) if results else None)
+    return Grid(name, path, runs, (path.parent / results) if results else None, tuple(keys))

@@ -89,9 +89,12 @@ def test_smoke_grid_to_leaderboard(tmp_path, capsys):
         run_dir = results / rec["run_id"]
         assert (run_dir / "samples.png").stat().st_size > 0
         assert (run_dir / "checkpoints" / "best.pt").exists()
-    # the grid's own leaderboard (default rows: the keys that vary) has every run
+    # the grid's own leaderboard has every run; its rows are the grid's axes (less the seed), not
+    # the widths and norms its overrides vary along with them
     default_md = (results / "leaderboard" / "leaderboard.md").read_text()
     assert len([line for line in default_md.splitlines() if line.startswith("|")]) == 2 + len(ARCHS)
+    grid_rows = json.loads((results / "leaderboard" / "leaderboard.json").read_text())["row_keys"]
+    assert grid_rows == ["model.name", "objective.loss", "objective.lipschitz"]
 
     rows = ["model.name", "objective.loss", "objective.lipschitz"]
     board = tmp_path / "board"

@@ -1,11 +1,12 @@
 """Leaderboard rows: a row key that only some records have (e.g. ``model.d.norm``, set for DCGAN
-only in the Fashion-MNIST grid) must not drop the other runs from the table."""
+only in the Fashion-MNIST grid) must not drop the other runs from the table; the default rows are
+the keys that vary, less those the other varying keys determine."""
 
 import math
 
 import pandas as pd
 
-from ganbench.reporting.leaderboard import build_leaderboard
+from ganbench.reporting.leaderboard import build_leaderboard, default_row_keys
 
 
 def test_runs_without_a_row_key_stay_in_the_table():
@@ -33,3 +34,47 @@ def test_runs_without_a_row_key_stay_in_the_table():
         ("sagan", "—"),
     ]
     assert numeric["fashion-mnist/fid/mean"].tolist() == [10.0, 11.0, 12.0, 13.0]  # ranked by FID
+
+
+def grid_frame(archs=("dcgan", "resnet"), losses=("hinge", "wasserstein"), methods=("gp", "none", "sn")):
+    """Records of a full product of three axes with a grid's overrides: a width per architecture
+    and a D norm per (architecture, method) for DCGAN only."""
+    rows = []
+    for arch in archs:
+        for loss in losses:
+            for m in methods:
+                for seed in (0, 1):
+                    rows.append(
+                        {
+                            "cfg:data.name": "fashion-mnist",
+                            "cfg:seed": seed,
+                            "cfg:model.name": arch,
+                            "cfg:model.g.ch": {"dcgan": 8, "resnet": 16}[arch],
+                            "cfg:model.d.norm": {"gp": "layer", "none": "batch", "sn": "none"}[m]
+                            if arch == "dcgan"
+                            else math.nan,
+                            "cfg:objective.loss": loss,
+                            "cfg:objective.lipschitz": m,
+                            "cfg:eval.every": 100,
+                            "status": "finished",
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def test_default_rows_are_the_axes_not_what_the_overrides_set():
+    assert default_row_keys(grid_frame()) == ["model.name", "objective.loss", "objective.lipschitz"]
+
+
+def test_default_rows_keep_an_axis_with_values_of_one_architecture_only():
+    # DCGAN's D norm alone determines its Lipschitz method, but not across architectures: kept
+    df = grid_frame()
+    assert "objective.lipschitz" in default_row_keys(df)
+    # with DCGAN only, norm and method determine each other: the earlier key (the norm) stays
+    only_dcgan = df[df["cfg:model.name"] == "dcgan"]
+    assert default_row_keys(only_dcgan) == ["model.d.norm", "objective.loss"]
+
+
+def test_a_single_varying_key_is_kept():
+    df = grid_frame(archs=("dcgan",), losses=("hinge",), methods=("gp", "sn"))
+    assert default_row_keys(df) == ["model.d.norm"]
