@@ -3,7 +3,8 @@
 Rows are the configurations being compared (by default every config key that varies across the
 records except the dataset and the seed); column groups are datasets; each cell is mean ± std over
 training seeds with the seed count. Rows are ranked by the mean, over datasets, of their rank on
-each dataset's primary metric.
+each dataset's primary metric: the one every run selected its checkpoint by, else the first
+of PRIMARY_ORDER present.
 """
 
 from __future__ import annotations
@@ -24,13 +25,18 @@ DATASET_KEY = "data.name"
 SEED_KEY = "seed"
 # Config keys that never define a row: identity, runtime, bookkeeping.
 _NEVER_ROWS = ("name", "runtime.", "train.checkpoint_every", "train.log_every", "eval.")
-# Preferred metric order; the first one present is the ranking metric.
-PRIMARY_ORDER = ("fid", "modes", "intra_fid", "kid", "is", "hq_percent", "reverse_kl")
+# What the benchmark compares: kept as rows over keys that vary along with them.
+BENCHMARK_AXES = ("model.name", "model.conditioning", "objective.loss", "objective.lipschitz")
+# Without a selection metric every run shares (eval.selection_metric), the first present ranks.
+PRIMARY_ORDER = ("fid", "modes", "stacked_modes", "intra_fid", "kid", "is", "hq_percent", "reverse_kl")
 DISPLAY_ORDER = (
     "modes", "hq_percent", "reverse_kl", "fid", "kid", "is", "precision", "recall", "density", "coverage",
     "intra_fid", "fid_infinity", "stacked_modes", "stacked_kl", "lipschitz_max",
 )  # fmt: skip
-NAMES = {"hq_percent": "HQ %", "reverse_kl": "KL", "lipschitz_max": "Lip. est."}
+NAMES = {
+    "hq_percent": "HQ %", "reverse_kl": "KL", "lipschitz_max": "Lip. est.", "stacked_modes": "modes",
+    "stacked_kl": "KL",
+}  # fmt: skip
 # Recorded beside the scores (settings and per-run spreads), not scores to average over seeds: left
 # out of the default columns, still selectable with --metrics.
 SETTINGS = (
@@ -73,7 +79,8 @@ def records_frame(results_dir: str | Path) -> pd.DataFrame:
 def default_row_keys(df: pd.DataFrame) -> list[str]:
     """The config keys that vary across runs, less those the other varying keys determine: a grid's
     overrides (e.g. a width set per architecture) vary with its axes but are not axes themselves.
-    Later keys are dropped first, so of two keys that determine each other the earlier one stays."""
+    Of two keys that determine each other (a D norm set per Lipschitz method) the benchmark's own
+    axes (BENCHMARK_AXES) stay, then the earlier key."""
     keys = []
     for col in df.columns:
         if not col.startswith("cfg:"):
@@ -88,7 +95,10 @@ def default_row_keys(df: pd.DataFrame) -> list[str]:
     # the table's text ("—" for a key a run lacks); astype(str) keeps NaN as NaN in pandas 3
     text = df[[f"cfg:{k}" for k in keys]].apply(lambda col: col.map(_key_text))
     text.columns = keys
-    for key in reversed(list(keys)):
+    drop_order = [k for k in reversed(keys) if k not in BENCHMARK_AXES] + [
+        k for k in reversed(keys) if k in BENCHMARK_AXES
+    ]
+    for key in drop_order:
         others = [k for k in keys if k != key]
         if others and (text.groupby(others, dropna=False)[key].nunique() <= 1).all():
             keys.remove(key)
@@ -118,6 +128,14 @@ def _cell(values: pd.Series, diverged: int) -> str:
     return f"{text} (n={n}{'; ' + ', '.join(notes) if notes else ''})"
 
 
+def _selection_metrics(df: pd.DataFrame) -> list[str]:
+    """The metric every run selected its checkpoint by (e.g. modes on stacked data), if they agree:
+    what the runs were tuned for is what the table ranks by."""
+    col = "cfg:eval.selection_metric"
+    values = set(df[col].dropna()) if col in df else set()
+    return list(values) if len(values) == 1 else []
+
+
 def build_leaderboard(
     df: pd.DataFrame, row_keys: list[str] | None = None, metrics: list[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
@@ -135,10 +153,13 @@ def build_leaderboard(
         c[2:] for c in df.columns if c.startswith("m:") and not c.endswith("_total") and c[2:] not in SETTINGS
     ]
     if metrics is None:
+        # per-class intra-FIDs and the per-input Lipschitz estimates are detail: --metrics shows them
         metrics = [m for m in DISPLAY_ORDER if m in present] + sorted(
-            m for m in present if m not in DISPLAY_ORDER and not m.startswith("lipschitz_")
+            m
+            for m in present
+            if m not in DISPLAY_ORDER and not m.startswith(("lipschitz_", "intra_fid_class_"))
         )
-    primary = next((m for m in PRIMARY_ORDER if m in metrics), metrics[0])
+    primary = next((m for m in _selection_metrics(df) + list(PRIMARY_ORDER) if m in metrics), metrics[0])
     metrics = [primary] + [m for m in metrics if m != primary]  # the ranking metric leads the table
     group_cols = [f"cfg:{k}" for k in row_keys]
     if not group_cols:
@@ -219,7 +240,7 @@ def write_leaderboard(
         f"{', '.join(map(str, eval_seeds))}; generated samples per evaluation: "
         f"{', '.join(map(str, n_fake))}. "
         f"Rows: {', '.join(row_keys)}; ranked by the mean over datasets of the rank on `{metrics[0]}`"
-        f"{' (lower is better)' if metrics[0] in LOWER_IS_BETTER else ''}.",
+        f" ({'lower' if metrics[0] in LOWER_IS_BETTER else 'higher'} is better).",
         "",
         tabulate(display, headers="keys", tablefmt="github", showindex=False),
         "",

@@ -14,6 +14,7 @@ import torch  # noqa: E402
 
 SAMPLES_NPY = "samples.npy"
 SAMPLES_PNG = "samples.png"
+SAMPLES_PER_CLASS = 10  # a conditional run's grid: one row of this many samples per class
 
 
 def scatter_axes(ax: Any, points: np.ndarray, centres: np.ndarray | None, title: str = "") -> None:
@@ -30,8 +31,16 @@ def scatter_axes(ax: Any, points: np.ndarray, centres: np.ndarray | None, title:
         ax.set_title(title, fontsize=7)
 
 
-def save_samples(samples: torch.Tensor, data: Any, run_dir: str | Path, title: str = "") -> None:
-    """Keep the evaluated samples beside the record: points as .npy + scatter, images as a grid."""
+def save_samples(
+    samples: torch.Tensor,
+    data: Any,
+    run_dir: str | Path,
+    title: str = "",
+    nrow: int = 8,
+    limit: int | None = 64,
+) -> None:
+    """Keep the evaluated samples beside the record: points as .npy + scatter, images as a grid
+    of the first ``limit`` (None: all, e.g. one row per class), ``nrow`` per row."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if data.kind == "points":
@@ -45,5 +54,5 @@ def save_samples(samples: torch.Tensor, data: Any, run_dir: str | Path, title: s
     else:
         from torchvision.utils import save_image
 
-        grid = samples[:64].float()
-        save_image(grid * 0.5 + 0.5, run_dir / SAMPLES_PNG, nrow=8)
+        grid = samples[:limit].float()
+        save_image(grid * 0.5 + 0.5, run_dir / SAMPLES_PNG, nrow=nrow)

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ganbench.config import RunConfig
 from ganbench.errors import DivergedError, GanbenchError
-from ganbench.evaluation.evaluator import evaluate, is_better
+from ganbench.evaluation.evaluator import evaluate, generate, is_better
 from ganbench.objectives.build import build_objective
 from ganbench.objectives.lipschitz import estimate_lipschitz
 from ganbench.records import new_record, write_record
@@ -288,7 +288,7 @@ class Trainer:
             metrics, samples = self.evaluate(G_final, cfg.eval.seed)
             if self.history and "lipschitz_max" in self.history[-1]:
                 metrics.update({k: v for k, v in self.history[-1].items() if k.startswith("lipschitz_")})
-            self.save_samples(samples)
+            self.save_samples(samples, G_final)
         except GanbenchError as e:
             if status == "finished":
                 raise
@@ -326,7 +326,13 @@ class Trainer:
         write_record(self.run_dir, record)
         return record
 
-    def save_samples(self, samples: torch.Tensor) -> None:
-        from ganbench.reporting.plots import save_samples
+    def save_samples(self, samples: torch.Tensor, G: nn.Module) -> None:
+        from ganbench.reporting.plots import SAMPLES_PER_CLASS, save_samples
 
+        if self.conditional and self.data.kind != "points":
+            # a conditional generator is judged class by class: one row of the grid per class
+            labels = torch.arange(self.data.num_classes).repeat_interleave(SAMPLES_PER_CLASS)
+            samples, _ = generate(G, len(labels), self.cfg.eval.seed, self.device, labels=labels)
+            save_samples(samples, self.data, self.run_dir, self.cfg.run_id, SAMPLES_PER_CLASS, limit=None)
+            return
         save_samples(samples, self.data, self.run_dir, title=self.cfg.run_id)

@@ -1,8 +1,9 @@
-"""The image benchmark end to end on real Fashion-MNIST, on the CPU: a subset of the smoke grid
-(recipes/grids/fmnist-smoke.yaml: its base, networks and overrides; one run per architecture, with
-WGAN-GP so that DCGAN's override to a layer-norm D is exercised) through ``ganbench grid`` with two
-workers, FID from the shipped classifier during and after training, then ``ganbench leaderboard``
-with its table, sample figure and metric-vs-step curves."""
+"""The image benchmark end to end on real Fashion-MNIST, on the CPU: subsets of the smoke grids
+(recipes/grids/*-smoke.yaml: their bases, networks and overrides) through ``ganbench grid`` with two
+workers, then ``ganbench leaderboard``. The unconditional grid: one run per architecture, with WGAN-GP
+so that DCGAN's override to a layer-norm D is exercised, FID from the shipped classifier during and
+after training, the table, sample figure and metric-vs-step curves. The conditional grid: each
+conditioning, scored with intra-FID. The stacked grid: mode coverage over 1000 modes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import math
 import time
 from pathlib import Path
 
+import PIL.Image
 import pytest
 import yaml
 
@@ -28,16 +30,17 @@ pytestmark = [
     pytest.mark.slow,  # ~40-90 s on the shared 2-core machine
 ]
 
-SMOKE = Path(__file__).resolve().parents[2] / "recipes" / "grids" / "fmnist-smoke.yaml"
+GRIDS = Path(__file__).resolve().parents[2] / "recipes" / "grids"
+SMOKE = GRIDS / "fmnist-smoke.yaml"
 ARCHS = ["dcgan", "resnet", "sagan", "biggan"]
 STEPS, EVERY = 100, 50
 
 
-def smoke_subset(tmp_path: Path) -> Path:
-    """fmnist-smoke.yaml with fewer axis values and half its steps (everything else as shipped)."""
-    spec = yaml.safe_load(SMOKE.read_text())
-    spec["name"] = "fmnist-smoke-ci"
-    spec["axes"] = {
+def smoke_subset(tmp_path: Path, source: Path = SMOKE, axes: dict | None = None) -> Path:
+    """A smoke grid with fewer axis values and half its steps (everything else as shipped)."""
+    spec = yaml.safe_load(source.read_text())
+    spec["name"] = f"{spec['name']}-ci"
+    spec["axes"] = axes or {
         "model.name": ARCHS,
         "objective.loss": ["wasserstein"],
         "objective.lipschitz": ["gp"],
@@ -45,9 +48,22 @@ def smoke_subset(tmp_path: Path) -> Path:
     }
     spec["base"]["train"].update(steps=STEPS, checkpoint_every=EVERY)
     spec["base"]["eval"]["every"] = EVERY
-    path = tmp_path / "fmnist-smoke-ci.yaml"
+    if isinstance(spec["base"].get("base"), str):  # a path relative to the shipped grid file
+        spec["base"]["base"] = str((source.parent / spec["base"]["base"]).resolve())
+    path = tmp_path / f"{spec['name']}.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
+
+
+def run_grid(grid_file: Path, results: Path, capsys, n: int) -> dict[str, dict]:
+    assert main(["grid", str(grid_file), "--results", str(results), "--workers", "2", "--leaderboard"]) == 0
+    assert f"{n} finished, 0 skipped, 0 diverged, 0 failed" in capsys.readouterr().out
+    records = {rec["run_id"]: rec for _, rec in iter_records(results)}
+    assert len(records) == n
+    for rec in records.values():
+        assert rec["status"] == "finished", rec.get("error")
+        assert [e["step"] for e in rec["evals"]] == [0, EVERY, 2 * EVERY]
+    return records
 
 
 def test_smoke_grid_to_leaderboard(tmp_path, capsys):
@@ -120,3 +136,59 @@ def test_smoke_grid_to_leaderboard(tmp_path, capsys):
     assert ranks == sorted(fids, key=fids.get)  # ranked by FID, lower first
     print(f"\nsmoke grid: 4 runs x {STEPS} steps in {wall:.0f}s; FID (untrained G, selection seed):")
     print(", ".join(f"{a} {fids[a]:.1f} ({untrained[a]:.1f})" for a in ARCHS))
+
+
+def test_conditional_smoke_grid_scores_intra_fid(tmp_path, capsys):
+    grid_file = smoke_subset(
+        tmp_path,
+        GRIDS / "fmnist-conditional-smoke.yaml",
+        {"model.name": ["dcgan"], "model.conditioning": ["concat", "acgan", "projection"],
+         "objective.loss": ["hinge"], "seed": [0]},
+    )  # fmt: skip
+    results = tmp_path / "results"
+    records = run_grid(grid_file, results, capsys, 3)
+    by_cond = {rec["config"]["model"]["conditioning"]: rec for rec in records.values()}
+    assert sorted(by_cond) == ["acgan", "concat", "projection"]
+    for cond, rec in by_cond.items():
+        m = rec["metrics"]
+        per_class = [m[f"intra_fid_class_{c}"] for c in range(10)]
+        assert all(math.isfinite(v) and v > 0 for v in per_class), (cond, per_class)
+        assert m["intra_fid"] == pytest.approx(sum(per_class) / 10)
+        # 2000 reals (eval.n_real) → as many labelled fakes per class as reals of that class
+        assert rec["provenance"]["evaluation"]["n_fake_labelled"] == 2000, cond
+        # training moved the generator: FID below the untrained one's (selection seed)
+        assert min(e["fid"] for e in rec["evals"][1:]) < rec["evals"][0]["fid"], (cond, rec["evals"])
+        # the sample grid is class by class: 10 rows (classes) of 10 samples, 28 px + 2 px padding
+        with PIL.Image.open(results / rec["run_id"] / "samples.png") as im:
+            assert im.size == (10 * 30 + 2, 10 * 30 + 2)
+    md = (results / "leaderboard" / "leaderboard.md").read_text()
+    assert "fashion-mnist intra_fid" in md
+    table = json.loads((results / "leaderboard" / "leaderboard.json").read_text())
+    assert table["row_keys"] == ["model.name", "model.conditioning", "objective.loss"]
+    assert table["metrics"][0] == "fid" and len(table["rows"]) == 3
+
+
+def test_stacked_smoke_grid_scores_mode_coverage(tmp_path, capsys):
+    grid_file = smoke_subset(
+        tmp_path,
+        GRIDS / "stacked-fmnist-smoke.yaml",
+        {"objective.loss": ["nonsaturating"], "objective.lipschitz": ["none", "sn"], "seed": [0]},
+    )
+    results = tmp_path / "results"
+    records = run_grid(grid_file, results, capsys, 2)
+    for rec in records.values():
+        m = rec["metrics"]
+        assert m["stacked_samples"] == 2560 and m["stacked_modes_total"] == 1000
+        assert 1 <= m["stacked_modes"] <= 1000
+        # KL(p ‖ U) = log 1000 − H(p): between 0 and log 1000, and at least what missing modes force
+        # (the observed modes spread evenly: log(1000 / modes))
+        assert math.log(1000 / m["stacked_modes"]) - 1e-9 <= m["stacked_kl"] <= math.log(1000)
+        assert math.isfinite(m["fid"])
+        # checkpoints were selected by modes captured, on the selection seed
+        assert rec["provenance"]["best"]["value"] == max(e["stacked_modes"] for e in rec["evals"])
+    table = json.loads((results / "leaderboard" / "leaderboard.json").read_text())
+    assert table["metrics"][0] == "stacked_modes"  # the table ranks by what the runs selected by
+    assert table["row_keys"] == ["objective.loss", "objective.lipschitz"]
+    ranked = sorted(table["rows"], key=lambda r: r["rank"])
+    modes = [r["stacked-fmnist/stacked_modes/mean"] for r in ranked]
+    assert modes == sorted(modes, reverse=True)
