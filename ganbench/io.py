@@ -14,6 +14,11 @@ import torch
 
 from ganbench.errors import GanbenchError
 
+# mkstemp creates 0600 files; records and tables on a shared results folder should get the mode
+# any other file of this user gets (read once at import: os.umask can only be read by setting it).
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def _atomic_replace(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -23,6 +28,7 @@ def _atomic_replace(path: Path, write: Any) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -56,6 +62,10 @@ def write_json_atomic(path: str | Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON via a temporary file and ``os.replace``."""
     data = json.dumps(_jsonable(obj), indent=2, sort_keys=False, allow_nan=False).encode() + b"\n"
     _atomic_replace(Path(path), lambda f: f.write(data))
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    _atomic_replace(Path(path), lambda f: f.write(text.encode("utf-8")))
 
 
 def read_json(path: str | Path) -> Any:

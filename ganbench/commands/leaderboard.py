@@ -9,15 +9,20 @@ from ganbench.errors import GanbenchError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("leaderboard", help="aggregate run records into Markdown/CSV tables and figures")
+    p = sub.add_parser(
+        "leaderboard", help="aggregate run records into Markdown/CSV/JSON/HTML tables and figures"
+    )
     p.add_argument("results", help="results folder (searched recursively for record.json)")
     p.add_argument("--out", help="output folder (default: RESULTS/leaderboard)")
-    p.add_argument("--title", help="title of the Markdown table")
+    p.add_argument("--title", help="title of the table (Markdown and HTML)")
     p.add_argument(
-        "--rows", nargs="+", metavar="KEY", help="config keys that define a row (default: those that vary)"
+        "--rows",
+        nargs="+",
+        metavar="KEY",
+        help="config keys that define a row (default: those that vary, less keys the others determine)",
     )
     p.add_argument("--metrics", nargs="+", metavar="NAME", help="metrics to show (default: all recorded)")
-    p.add_argument("--no-figure", action="store_true", help="skip the sample figure")
+    p.add_argument("--no-figure", action="store_true", help="skip the sample figure and the curves")
     p.set_defaults(func=run)
 
 
