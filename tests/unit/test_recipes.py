@@ -192,6 +192,8 @@ EXPECTED_RUNS = {
     "fmnist-conditional.yaml": 20,
     "stacked-fmnist.yaml": 27,
     "fmnist-smoke.yaml": 36,
+    "fmnist-conditional-smoke.yaml": 20,
+    "stacked-fmnist-smoke.yaml": 9,
 }
 # Config sections every run of a grid shares: the matched budget and evaluation.
 MATCHED = ("train.steps", "train.batch_size", "train.n_critic", "train.ema_decay", "optim", "eval")
@@ -267,19 +269,39 @@ def test_fmnist_grid_needs_its_overrides(tmp_path):
         load_grid(p)
 
 
-def test_smoke_grid_mirrors_fmnist_grid(grids):
-    full = yaml.safe_load((GRID_DIR / "fmnist.yaml").read_text())
-    smoke = yaml.safe_load((GRID_DIR / "fmnist-smoke.yaml").read_text())
-    assert smoke["axes"] == full["axes"]
+# smoke grid -> (the grid it mirrors, the config keys that name a run in both)
+SMOKE_OF = {
+    "fmnist-smoke.yaml": ("fmnist.yaml", ("model.name", "objective.loss", "objective.lipschitz")),
+    "fmnist-conditional-smoke.yaml": (
+        "fmnist-conditional.yaml",
+        ("model.name", "model.conditioning", "objective.loss"),
+    ),
+    "stacked-fmnist-smoke.yaml": ("stacked-fmnist.yaml", ("objective.loss", "objective.lipschitz")),
+}
+
+
+@pytest.mark.parametrize("smoke_name", sorted(SMOKE_OF))
+def test_smoke_grid_mirrors_its_grid(grids, smoke_name):
+    full_name, keys = SMOKE_OF[smoke_name]
+    full = yaml.safe_load((GRID_DIR / full_name).read_text())
+    smoke = yaml.safe_load((GRID_DIR / smoke_name).read_text())
+    # the same axes (a smoke grid may run fewer seeds) and the same structure of overrides
+    assert {k: v for k, v in smoke["axes"].items() if k != "seed"} == {
+        k: v for k, v in full["axes"].items() if k != "seed"
+    }
     assert [o["when"] for o in smoke["overrides"]] == [o["when"] for o in full["overrides"]]
-    base = grids["fmnist-smoke.yaml"].runs[0]
-    assert base.train.steps <= 300 and base.eval.n_samples <= 1000 and base.eval.n_real <= 5000
+    base = grids[smoke_name].runs[0]
+    assert base.train.steps <= 300 and base.eval.n_samples <= 2560
+    assert base.eval.n_real is None or base.eval.n_real <= 5000
     assert base.runtime.device == "cpu"
     assert base.eval.every and base.train.steps // base.eval.every >= 2  # curves have points
-    full_ids = {(c.model.name, c.objective.loss, c.objective.lipschitz) for c in grids["fmnist.yaml"].runs}
-    smoke_ids = {
-        (c.model.name, c.objective.loss, c.objective.lipschitz) for c in grids["fmnist-smoke.yaml"].runs
-    }
+    # the full grid's evaluation, only smaller
+    full_base = grids[full_name].runs[0]
+    assert base.eval.metrics == full_base.eval.metrics
+    assert base.eval.selection_metric == full_base.eval.selection_metric
+    assert base.eval.extractor == full_base.eval.extractor
+    full_ids = {tuple(_get(c, k) for k in keys) for c in grids[full_name].runs}
+    smoke_ids = {tuple(_get(c, k) for k in keys) for c in grids[smoke_name].runs}
     assert smoke_ids == full_ids
 
 
