@@ -9,6 +9,7 @@ from collections import Counter
 
 from tqdm.auto import tqdm
 
+from ganbench.commands import add_set_option
 from ganbench.registries import EXECUTORS, load_all
 
 
@@ -26,14 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=float,
         help="GPUs Ray reserves per run, e.g. 0.25 to share a GPU (default: runtime.gpus, 0)",
     )
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key in every run (repeatable)",
-    )
+    add_set_option(p, "in every run")
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would be done")
     p.add_argument("--leaderboard", action="store_true", help="write the leaderboard when the grid is done")
     p.set_defaults(func=run)

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ganbench.commands import add_set_option
 from ganbench.config import load_config
 from ganbench.records import read_record
 from ganbench.runners.run import run_dir_for
@@ -14,14 +15,7 @@ from ganbench.runners.run import run_dir_for
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one recipe (resumes from its checkpoint)")
     p.add_argument("recipe", help="recipe YAML file")
-    p.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set train.steps=500 (repeatable)",
-    )
+    add_set_option(p, "of the recipe")
     p.add_argument("--results", default="results/train", help="results folder (default: results/train)")
     p.add_argument("--force", action="store_true", help="train again even if the run has a record")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -7,7 +7,7 @@ import yaml
 
 from ganbench.cli import main
 from ganbench.errors import ConfigError
-from ganbench.records import read_record
+from ganbench.records import iter_records, read_record
 from ganbench.runners.grid import load_grid
 from ganbench.runners.local import run_local
 from ganbench.runners.run import is_done, run_dir_for
@@ -171,3 +171,28 @@ def test_killed_driver_leaves_no_workers_and_rerun_completes(tmp_path, toy_cfg_d
     logs = [(d / "run.log").read_text() for d in results.iterdir()]
     assert any(log.count("start") == 2 for log in logs)
     assert all(log.count("finished") == 1 for log in logs)
+
+
+def test_cli_set_overrides_every_run(tmp_path, toy_cfg_dict, capsys):
+    """``--set`` reaches every run of a grid (new run ids: a different config is a different run)
+    and the one run of ``train``; a bad key is refused with its name."""
+    p = make_grid(tmp_path, toy_cfg_dict)
+    results = tmp_path / "r"
+    assert main(["grid", str(p), "--results", str(results), "--dry-run"]) == 0
+    plain = capsys.readouterr().out
+    assert main(["grid", str(p), "--results", str(results), "--dry-run", "--set", "train.steps=7"]) == 0
+    changed = capsys.readouterr().out
+    ids = lambda out: {line.split()[-1] for line in out.splitlines() if line.startswith("  ")}  # noqa: E731
+    assert len(ids(plain)) == len(ids(changed)) == 4 and not ids(plain) & ids(changed)
+    assert {c.train.steps for c in load_grid(p, ["train.steps=7"]).runs} == {7}
+    recipe = tmp_path / "one.yaml"
+    recipe.write_text(yaml.safe_dump(toy_cfg_dict))
+    out_dir = tmp_path / "train"
+    assert (
+        main(["train", str(recipe), "--results", str(out_dir), "--set", "train.steps=3", "--no-progress"])
+        == 0
+    )
+    rec = next(rec for _, rec in iter_records(out_dir))
+    assert rec["config"]["train"]["steps"] == 3
+    assert main(["grid", str(p), "--dry-run", "--set", "train.stepz=7"]) == 2
+    assert "stepz" in capsys.readouterr().err
