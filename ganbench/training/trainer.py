@@ -50,6 +50,7 @@ class Trainer:
         self.best: dict[str, Any] | None = None
         self.wall_before = 0.0  # wall time of earlier sessions of a resumed run
         self.eval_provenance: dict[str, Any] | None = None  # of the last evaluation (images)
+        self.session_eval_s = 0.0  # periodic evaluation time this session: not training throughput
 
     # --- setup -----------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -219,7 +220,9 @@ class Trainer:
 
     def periodic_eval(self, step: int) -> None:
         """Evaluate on the *selection* seed; keep the best checkpoint when asked."""
+        t0 = time.perf_counter()
         metrics, _ = self.evaluate(self.eval_generator(), self.cfg.eval.selection_seed)
+        self.session_eval_s += time.perf_counter() - t0
         self.evals.append({"step": step, **metrics})
         key = self.cfg.eval.selection_metric or self.cfg.eval.metrics[0]
         value = metrics.get(key)
@@ -294,7 +297,8 @@ class Trainer:
                 raise
             error = f"{error}; final evaluation failed: {e}"
         wall = self.wall_before + (time.perf_counter() - self.t0)
-        rate = session_steps / session_wall if session_wall > 0 else float("nan")
+        train_s = session_wall - self.session_eval_s  # steps/s of training, not of the evaluations
+        rate = session_steps / train_s if train_s > 0 else float("nan")
         record = new_record(
             cfg,
             status,
@@ -306,6 +310,7 @@ class Trainer:
                 "wall_time_s": wall,
                 "steps_per_s": rate,  # generator steps per second in the last session
                 "samples_per_s": rate * cfg.train.batch_size * cfg.train.n_critic,  # real samples seen per s
+                "periodic_eval_s": self.session_eval_s,  # of the last session, outside steps_per_s
                 "device": str(self.device),
                 "device_name": torch.cuda.get_device_name(self.device)
                 if self.device.type == "cuda"

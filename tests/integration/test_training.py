@@ -1,6 +1,7 @@
 """Trainer: determinism, resume equivalence, divergence, checkpoint safety."""
 
 import copy
+import time
 
 import pytest
 import torch
@@ -115,3 +116,21 @@ def test_resume_restores_term_state(tmp_path, toy_cfg_dict):
     Trainer(cfg, tmp_path / "resumed", stop_at=20).run()
     resumed = Trainer(cfg, tmp_path / "resumed").run()
     assert resumed["history"] == full["history"]
+
+
+def test_throughput_leaves_out_the_periodic_evaluations(tmp_path, toy_cfg_dict, monkeypatch):
+    """``steps_per_s`` is training speed: a slow periodic evaluation must not lower it."""
+    cfg = _cfg(toy_cfg_dict, eval__every=20)
+    evaluate = Trainer.evaluate
+
+    def slow_evaluate(self, G, seed):
+        time.sleep(0.5)
+        return evaluate(self, G, seed)
+
+    monkeypatch.setattr(Trainer, "evaluate", slow_evaluate)
+    rec = Trainer(cfg, tmp_path).run()
+    compute = rec["compute"]
+    assert compute["periodic_eval_s"] >= 4 * 0.5  # steps 0, 20, 40, 60
+    train_s = cfg.train.steps / compute["steps_per_s"]
+    assert train_s < compute["wall_time_s"] - compute["periodic_eval_s"]
+    assert train_s < 1.5  # 60 toy steps; counting the evaluations would make it > 2
