@@ -194,6 +194,7 @@ EXPECTED_RUNS = {
     "fmnist-smoke.yaml": 36,
     "fmnist-conditional-smoke.yaml": 20,
     "stacked-fmnist-smoke.yaml": 9,
+    "fmnist-conditional-dcgan-cpu.yaml": 3,
 }
 # Config sections every run of a grid shares: the matched budget and evaluation.
 MATCHED = ("train.steps", "train.batch_size", "train.n_critic", "train.ema_decay", "optim", "eval")
