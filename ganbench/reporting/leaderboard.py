@@ -58,7 +58,8 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def records_frame(results_dir: str | Path) -> pd.DataFrame:
-    """One row per run: flattened config (``cfg:`` columns), metrics, status, compute, paths."""
+    """One row per run: flattened config (``cfg:`` columns), metrics, periodic evaluations, status,
+    compute, paths."""
     rows = []
     for path, rec in iter_records(results_dir):
         row = {f"cfg:{k}": v for k, v in _flatten(rec["config"]).items()}
@@ -71,6 +72,7 @@ def records_frame(results_dir: str | Path) -> pd.DataFrame:
                 "dir": str(path.parent),
                 "wall_time_s": rec.get("compute", {}).get("wall_time_s"),
                 "steps_per_s": rec.get("compute", {}).get("steps_per_s"),
+                "evals": rec.get("evals") or [],
             }
         )
         rows.append(row)
@@ -82,20 +84,17 @@ def default_row_keys(df: pd.DataFrame) -> list[str]:
     overrides (e.g. a width set per architecture) vary with its axes but are not axes themselves.
     Of two keys that determine each other (a D norm set per Lipschitz method) the benchmark's own
     axes (BENCHMARK_AXES) stay, then the earlier key."""
-    keys = []
-    for col in df.columns:
-        if not col.startswith("cfg:"):
-            continue
-        key = col[4:]
-        if key in (DATASET_KEY, SEED_KEY) or any(key == p or key.startswith(p) for p in _NEVER_ROWS):
-            continue
-        if df[col].astype(str).nunique() > 1:
-            keys.append(key)
-    if len(keys) < 2:
-        return keys
-    # the table's text ("—" for a key a run lacks); astype(str) keeps NaN as NaN in pandas 3
-    text = df[[f"cfg:{k}" for k in keys]].apply(lambda col: col.map(_key_text))
-    text.columns = keys
+    candidates = [
+        col[4:]
+        for col in df.columns
+        if col.startswith("cfg:")
+        and col[4:] not in (DATASET_KEY, SEED_KEY)
+        and not any(col[4:] == p or col[4:].startswith(p) for p in _NEVER_ROWS)
+    ]
+    # the table's text ("—" for a key a run lacks): astype(str) keeps NaN as NaN in pandas 3
+    text = _as_key_text(df[[f"cfg:{k}" for k in candidates]])
+    text.columns = candidates
+    keys = [k for k in candidates if text[k].nunique() > 1]
     drop_order = [k for k in reversed(keys) if k not in BENCHMARK_AXES] + [
         k for k in reversed(keys) if k in BENCHMARK_AXES
     ]
@@ -108,6 +107,17 @@ def default_row_keys(df: pd.DataFrame) -> list[str]:
 
 def _key_text(value: Any) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def _as_key_text(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.apply(lambda col: col.map(_key_text))
+
+
+def _key_columns(df: pd.DataFrame, row_keys: list[str]) -> pd.DataFrame:
+    """Each run's row-key values as the table writes them, one column per key, for the figures.
+    Runs compared by no config key (build_leaderboard's stand-in "run") are told apart by run id."""
+    cols = [f"cfg:{k}" for k in row_keys if f"cfg:{k}" in df.columns] or ["run_id"]
+    return _as_key_text(df[cols])
 
 
 def _cell(values: pd.Series, diverged: int) -> str:
@@ -263,7 +273,7 @@ def write_leaderboard(
             paths["figure"] = fig_path
             figures.append(("samples of each run (first seed)", fig_path))
             lines += ["![samples of each run (first seed)](samples.png)", ""]
-        curve_path = curves_figure(results_dir, row_keys, out_dir / "curves.png")
+        curve_path = curves_figure(df, row_keys, out_dir / "curves.png")
         if curve_path is not None:
             paths["curves"] = curve_path
             figures.append(
@@ -305,9 +315,8 @@ def sample_figure(df: pd.DataFrame, row_keys: list[str], path: Path) -> Path | N
         return None
     df = df.sort_values(f"cfg:{SEED_KEY}")
     datasets = sorted(df["cfg:" + DATASET_KEY].unique())
-    # "run" is build_leaderboard's stand-in row key when no config key varies: not a column
-    key_cols = [f"cfg:{k}" for k in row_keys if f"cfg:{k}" in df.columns] or ["run_id"]
-    keys = df[key_cols].apply(lambda col: col.map(_key_text))  # the same text as in the table
+    keys = _key_columns(df, row_keys)
+    key_cols = list(keys.columns)
     if len(key_cols) >= 2:
         down = sorted(set(keys[key_cols[:-1]].itertuples(index=False, name=None)))
         across = sorted(keys[key_cols[-1]].unique())
@@ -362,30 +371,29 @@ MAX_LINES_PER_PANEL = 8  # beyond this a single panel's lines and legend stop be
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
 
 
-def curves_figure(results_dir: Path, row_keys: list[str], path: Path) -> Path | None:
-    """Metric vs training step from each run's periodic evaluations (``record["evals"]``), mean over
-    seeds. One row of panels per dataset. When a dataset has more configurations than fit in one
-    panel and there are two or more row keys, the first key (e.g. the architecture) gets a panel per
-    value; within a panel the next key sets the colour and the rest the line style, and the legends
-    sit outside the axes so they never cover a curve."""
+def curves_figure(runs: pd.DataFrame, row_keys: list[str], path: Path) -> Path | None:
+    """Metric vs training step from each run's periodic evaluations (``records_frame``'s ``evals``),
+    mean over seeds. One row of panels per dataset. When a dataset has more configurations than fit
+    in one panel and there are two or more row keys, the first key (e.g. the architecture) gets a
+    panel per value; within a panel the next key sets the colour and the rest the line style, and the
+    legends sit outside the axes so they never cover a curve."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
-    rows, key_names = [], ["run"]
-    for _, rec in iter_records(results_dir):
-        evals = rec.get("evals") or []
-        if rec["status"] not in ("finished", "diverged") or not evals:
+    runs = runs[runs["status"].isin(["finished", "diverged"])]
+    keys = _key_columns(runs, row_keys)
+    key_names = [c.removeprefix("cfg:") if c.startswith("cfg:") else "run" for c in keys.columns]
+    rows = []
+    for (_, run), key in zip(runs.iterrows(), keys.itertuples(index=False, name=None)):
+        if not run["evals"]:
             continue
-        flat = _flatten(rec["config"])
-        metric = rec["config"]["eval"].get("selection_metric") or rec["config"]["eval"]["metrics"][0]
-        # keys no record has (build_leaderboard's stand-in "run") fall back to the run id
-        key_names = [k for k in row_keys if k in flat] or ["run"]
-        key = tuple(_key_text(flat[k]) for k in key_names) if key_names != ["run"] else (rec["run_id"],)
-        for e in evals:
+        selection = run.get("cfg:eval.selection_metric")
+        metric = selection if isinstance(selection, str) else run["cfg:eval.metrics"][0]
+        for e in run["evals"]:
             if isinstance(e.get(metric), (int, float)):
                 rows.append(
-                    {"dataset": flat.get(DATASET_KEY), "key": key, "metric": metric, "step": e["step"],
+                    {"dataset": run["cfg:" + DATASET_KEY], "key": key, "metric": metric, "step": e["step"],
                      "value": e[metric]}
                 )  # fmt: skip
     if not rows:

@@ -8,7 +8,7 @@ import pandas as pd
 import PIL.Image
 
 from ganbench.io import write_json_atomic
-from ganbench.reporting.leaderboard import MAX_LINES_PER_PANEL, curves_figure, sample_figure
+from ganbench.reporting.leaderboard import MAX_LINES_PER_PANEL, curves_figure, records_frame, sample_figure
 from ganbench.reporting.plots import SAMPLES_NPY
 
 PX = 190  # 1.9 inches per panel at 100 dpi
@@ -99,7 +99,8 @@ CURVE_PX = 400  # a curves panel is 4 inches wide at 100 dpi
 
 def test_curves_of_a_few_configurations_share_one_panel(tmp_path):
     results = write_records(tmp_path, ["dcgan"], ["hinge", "wgan"], ["gp", "sn"])
-    out = curves_figure(results, ["model.name", "objective.loss", "objective.lipschitz"], tmp_path / "c.png")
+    runs = records_frame(results)
+    out = curves_figure(runs, ["model.name", "objective.loss", "objective.lipschitz"], tmp_path / "c.png")
     width, height = size(out)
     assert height < 340  # one row of panels: 3.2 inches, trimmed to the drawing
     assert CURVE_PX < width < 2 * CURVE_PX  # one panel and its legend beside it
@@ -110,7 +111,8 @@ def test_many_configurations_get_a_panel_per_first_key(tmp_path):
     results = write_records(tmp_path, archs, ["hinge", "nonsaturating", "wasserstein"], ["gp", "none", "sn"])
     assert 3 * 3 > MAX_LINES_PER_PANEL
     keys = ["model.name", "objective.loss", "objective.lipschitz"]
-    width, _ = size(curves_figure(results, keys, tmp_path / "arch.png"))
+    runs = records_frame(results)
+    width, _ = size(curves_figure(runs, keys, tmp_path / "arch.png"))
     assert 4 * CURVE_PX < width < 5 * CURVE_PX  # a panel per architecture, the legends beside them
-    width, _ = size(curves_figure(results, keys[1:], tmp_path / "loss.png"))  # rows: loss × method
+    width, _ = size(curves_figure(runs, keys[1:], tmp_path / "loss.png"))  # rows: loss × method
     assert 3 * CURVE_PX < width < 4 * CURVE_PX  # a panel per loss
