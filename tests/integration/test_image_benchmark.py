@@ -74,22 +74,18 @@ def test_smoke_grid_to_leaderboard(tmp_path, capsys):
     results = tmp_path / "results"
 
     t0 = time.perf_counter()
-    assert main(["grid", str(grid_file), "--results", str(results), "--workers", "2", "--leaderboard"]) == 0
+    # every run finishes with periodic evaluations on the selection seed at steps 0, 50, 100
+    by_id = run_grid(grid_file, results, capsys, len(ARCHS))
     wall = time.perf_counter() - t0
-    out = capsys.readouterr().out
-    assert "4 finished, 0 skipped, 0 diverged, 0 failed" in out
 
-    records = {rec["config"]["model"]["name"]: rec for _, rec in iter_records(results)}
+    records = {rec["config"]["model"]["name"]: rec for rec in by_id.values()}
     assert sorted(records) == sorted(ARCHS)
     fids, untrained = {}, {}
     for arch, rec in records.items():
-        assert rec["status"] == "finished", rec.get("error")
         fid = rec["metrics"]["fid"]
         assert math.isfinite(fid) and fid > 0, (arch, fid)
         fids[arch] = fid
-        # periodic evaluations on the selection seed (from the untrained G at step 0), the best
-        # one reported on the evaluation seed
-        assert [e["step"] for e in rec["evals"]] == [0, EVERY, 2 * EVERY]
+        # the best periodic evaluation (from the untrained G at step 0) reported on the evaluation seed
         assert all(math.isfinite(e["fid"]) for e in rec["evals"])
         # 100 steps make no good generator, but a better one than the untrained net
         untrained[arch] = rec["evals"][0]["fid"]
