@@ -7,140 +7,15 @@ registered factory, so a new component needs no separate schema.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
-import inspect
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from ganbench.errors import ConfigError
-
-# ---------------------------------------------------------------------------------------------
-# typed loading of nested dataclasses
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def check_value(value: Any, tp: Any, where: str) -> Any:
-    """Check ``value`` against annotation ``tp``; return it (ints widened to float where asked)."""
-    if tp is Any or tp is inspect.Parameter.empty:
-        return value
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return check_value(value, arg, where)
-            except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(f"{where}: expected {' or '.join(_type_name(a) for a in args)}, got {value!r}")
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(
-                f"{where}: {value!r} is not allowed; valid choices: {', '.join(map(str, args))}"
-            )
-        return value
-    if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(value) != len(args):
-                raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
-            return tuple(check_value(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-        inner = args[0] if args else Any
-        out = [check_value(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(out) if origin is tuple else out
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        return dict(value)
-    if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, where)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true/false, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
-        return value
-    if isinstance(tp, type) and not isinstance(value, tp):
-        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
-    return value
-
-
-def from_dict(cls: type, data: Any, where: str) -> Any:
-    """Build dataclass ``cls`` from a mapping; unknown keys and wrong types raise ConfigError."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys: {', '.join(names)}"
-        )
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        key_where = f"{where}.{f.name}" if where and not where.endswith(":") else f"{where} {f.name}".strip()
-        if f.name in data:
-            kwargs[f.name] = check_value(data[f.name], hints[f.name], key_where)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"{key_where}: missing required key")
-    return cls(**kwargs)
-
-
-def check_params(
-    factory: Any, params: dict[str, Any], where: str, skip: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    """Validate a ``params`` mapping against the keyword arguments of ``factory``.
-
-    Positional parameters listed in ``skip`` (e.g. the network being wrapped) are not user-settable.
-    """
-    target = factory.__init__ if inspect.isclass(factory) else factory
-    sig = inspect.signature(target)
-    try:
-        hints = typing.get_type_hints(target)
-    except Exception:  # unresolvable forward references: fall back to no type checks
-        hints = {}
-    accepted = {
-        n: p
-        for n, p in sig.parameters.items()
-        if n not in ("self", *skip) and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        valid = ", ".join(accepted) or "(none)"
-        raise ConfigError(f"{where}: unknown parameter(s) {', '.join(map(repr, unknown))}; valid: {valid}")
-    out = {}
-    for name, value in params.items():
-        out[name] = check_value(value, hints.get(name, Any), f"{where}.{name}")
-    return out
-
+from ganbench.schema import check_params, deep_merge, from_dict, load_yaml, parse_override, set_dotted
 
 # ---------------------------------------------------------------------------------------------
 # the run configuration
@@ -289,13 +164,7 @@ class RunConfig:
         conditioning().validate(self, w)
         if hasattr(model, "validate"):
             model.validate(self, w)
-        for metric in self.eval.metrics:
-            R.METRICS.get(metric, f"{w}: eval.metrics")
-        if self.eval.extractor is not None:
-            R.EXTRACTORS.get(self.eval.extractor, f"{w}: eval.extractor")
-        from ganbench.evaluation.images import check_eval_params
-
-        check_eval_params(self.eval, self.data.name, w)
+        check_eval_config(self.eval, self.data.name, w)
         positive(self.model.z_dim, "model.z_dim")
         positive(self.train.steps, "train.steps")
         positive(self.train.n_critic, "train.n_critic")
@@ -320,6 +189,37 @@ class RunConfig:
         return self
 
 
+def check_eval_config(eval_cfg: EvalConfig, dataset_name: str, where: str = "config") -> None:
+    """The evaluation keys, asked of the components: each metric's data kind and parameters, the
+    extractor (``eval.extractor`` or the dataset's default) and its parameters."""
+    from ganbench import registries as R
+
+    R.load_all()
+    e, w = eval_cfg, where
+    dataset = R.DATASETS.get(dataset_name, f"{w}: data.name")
+    if e.n_real is not None and e.n_real < 2:
+        raise ConfigError(f"{w}: eval.n_real must be >= 2 or null (the whole split), got {e.n_real}")
+    for name in e.metrics:
+        R.METRICS.get(name, f"{w}: eval.metrics")
+    for name, params in e.metric_params.items():
+        if name not in e.metrics:
+            raise ConfigError(
+                f"{w}: eval.metric_params.{name}: {name!r} is not in eval.metrics ({', '.join(e.metrics)})"
+            )
+        if not isinstance(params, dict):
+            raise ConfigError(f"{w}: eval.metric_params.{name}: expected a mapping, got {params!r}")
+        R.METRICS.get(name).check_params(params, f"{w}: eval.metric_params.{name}")
+    extractor = e.extractor or dataset.default_extractor
+    if extractor is None:
+        if e.extractor is None and e.extractor_params:
+            raise ConfigError(
+                f"{w}: eval.extractor_params: dataset {dataset_name!r} is scored without a feature extractor"
+            )
+        return
+    factory = R.EXTRACTORS.get(extractor, f"{w}: eval.extractor")
+    check_params(factory, e.extractor_params, f"{w}: eval.extractor_params", skip=("device",))
+
+
 def _canon(obj: Any) -> Any:
     """Canonical JSON form: tuples as lists; keys whose value is empty (None, {}, []) are dropped,
     so adding an optional field to the schema later does not change existing run ids."""
@@ -334,49 +234,8 @@ def _canon(obj: Any) -> Any:
 # YAML IO and dotted overrides
 
 
-def load_yaml(path: str | Path) -> Any:
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: file not found")
-    try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: malformed YAML: {e}") from e
-
-
-def set_dotted(d: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``a.b.c`` in a nested dict, creating mappings on the way."""
-    parts = key.split(".")
-    node = d
-    for p in parts[:-1]:
-        nxt = node.get(p)
-        if nxt is None:
-            nxt = node[p] = {}
-        elif not isinstance(nxt, dict):
-            raise ConfigError(f"cannot set {key!r}: {p!r} is not a mapping")
-        node = nxt
-    node[parts[-1]] = copy.deepcopy(value)
-
-
-def get_dotted(d: dict[str, Any], key: str, default: Any = None) -> Any:
-    node: Any = d
-    for p in key.split("."):
-        if not isinstance(node, dict) or p not in node:
-            return default
-        node = node[p]
-    return node
-
-
 def config_from_dict(data: dict[str, Any], where: str = "config") -> RunConfig:
     return from_dict(RunConfig, data, where).validate(where)
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """``train.steps=500`` -> ("train.steps", 500); the value is parsed as YAML."""
-    if "=" not in text:
-        raise ConfigError(f"override {text!r}: expected KEY=VALUE, e.g. train.steps=500")
-    key, raw = text.split("=", 1)
-    return key.strip(), yaml.safe_load(raw)
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
@@ -403,13 +262,3 @@ def load_recipe_dict(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str
         return data
     merged = load_recipe_dict(path.parent / base, (*_seen, path))
     return deep_merge(merged, data)
-
-
-def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for k, v in top.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and k not in ("params",):
-            out[k] = deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out

@@ -25,6 +25,7 @@ _MODULES = (
     "ganbench.models",
     "ganbench.objectives",
     "ganbench.evaluation",
+    "ganbench.training",
     "ganbench.runners",
 )
 

@@ -124,8 +124,9 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 def show(args: argparse.Namespace) -> int:
     from torchvision.utils import save_image
 
-    from ganbench.config import DataConfig, parse_override
+    from ganbench.config import DataConfig
     from ganbench.registries import DATASETS, load_all
+    from ganbench.schema import parse_override
 
     load_all()
     params = dict(parse_override(text) for text in args.param)

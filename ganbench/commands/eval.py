@@ -85,7 +85,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _metric_params(items: list[str]) -> dict[str, dict[str, Any]]:
-    from ganbench.config import parse_override
+    from ganbench.schema import parse_override
 
     out: dict[str, dict[str, Any]] = {}
     for text in items:
@@ -155,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tabulate import tabulate
 
-    from ganbench.evaluation.images import check_eval_params, evaluate_source
+    from ganbench.config import check_eval_config
+    from ganbench.evaluation.images import evaluate_source
     from ganbench.evaluation.sources import open_source
     from ganbench.io import write_json_atomic
     from ganbench.records import versions
@@ -180,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     eval_cfg = _eval_config(args, source)
     split, seed, n = eval_cfg.reference_split, eval_cfg.seed, eval_cfg.n_samples
     data = _reference(args, source, split)
-    check_eval_params(eval_cfg, data.name, "ganbench eval")
+    check_eval_config(eval_cfg, data.name, "ganbench eval")
     print(
         f"evaluating {source} against {data.name} ({split}) on {device}: {', '.join(eval_cfg.metrics)}",
         file=sys.stderr,

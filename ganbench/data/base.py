@@ -23,6 +23,9 @@ class DataSource:
     kind: Literal["points", "images"] = "points"
     num_classes: int | None = None  # None = unlabelled
     sample_shape: tuple[int, ...] = ()
+    # Facts the evaluation asks the dataset (class attributes, so validation reads them unbuilt):
+    default_extractor: str | None = "inception"  # feature extractor when eval.extractor is unset
+    stacked: bool = False  # channels are independent images: the default extractor sees each alone
 
     def stream(self, batch_size: int, seed: int, start: int = 0) -> Iterator[Batch]:
         raise NotImplementedError

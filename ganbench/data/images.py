@@ -27,11 +27,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision import datasets as tvd
 
-from ganbench.config import check_params
 from ganbench.data.base import Batch, DataSource
 from ganbench.data.preprocess import Interpolation, Preprocess, to_float, to_uint8_chw
 from ganbench.data.stream import IndexStream, RangeBatchSampler, StreamBatchSampler
 from ganbench.errors import ConfigError
+from ganbench.schema import check_params
 
 LabelledUInt8 = tuple[torch.Tensor, torch.Tensor | None]  # (uint8 N×C×H×W, int64 labels or None)
 _CHUNK = 2048  # images preprocessed at once on the in-memory path (bounds the float32 copy)

@@ -56,6 +56,8 @@ class StackedFashionMNIST(ImageDataSource):
     """Three Fashion-MNIST images per sample, one per channel; 1000 class-triple modes."""
 
     dataset_name = "stacked-fmnist"
+    default_extractor = "fmnist-classifier"  # classifies each channel: a mode is the class triple
+    stacked = True
     splits = FashionMNIST.splits
     options = staticmethod(stacked_options)
 

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from ganbench.config import DataConfig, check_params
+from ganbench.config import DataConfig
 from ganbench.data.base import Batch, DataSource
 from ganbench.registries import DATASETS
+from ganbench.schema import check_params
 
 
 def batch_generator(seed: int, index: int) -> torch.Generator:
@@ -24,6 +25,7 @@ def batch_generator(seed: int, index: int) -> torch.Generator:
 class GaussianMixture(DataSource):
     kind = "points"
     num_classes = None
+    default_extractor = None  # points are scored as they are
 
     def __init__(self, name: str, centres: np.ndarray, sigma: float) -> None:
         self.name = name
@@ -53,19 +55,23 @@ def _no_params(cfg: DataConfig, name: str) -> None:
 
 
 @DATASETS.register("ring8")
-def ring8(cfg: DataConfig | None = None) -> GaussianMixture:
+class Ring8(GaussianMixture):
     """8 modes on the unit circle, σ = 0.01 per axis."""
-    if cfg is not None:
-        _no_params(cfg, "ring8")
-    angles = 2 * math.pi * np.arange(8) / 8
-    return GaussianMixture("ring8", np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.01)
+
+    def __init__(self, cfg: DataConfig | None = None) -> None:
+        if cfg is not None:
+            _no_params(cfg, "ring8")
+        angles = 2 * math.pi * np.arange(8) / 8
+        super().__init__("ring8", np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.01)
 
 
 @DATASETS.register("grid25")
-def grid25(cfg: DataConfig | None = None) -> GaussianMixture:
+class Grid25(GaussianMixture):
     """25 modes on {−4, −2, 0, 2, 4}², σ = 0.05 per axis."""
-    if cfg is not None:
-        _no_params(cfg, "grid25")
-    axis = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
-    xx, yy = np.meshgrid(axis, axis, indexing="ij")
-    return GaussianMixture("grid25", np.stack([xx.ravel(), yy.ravel()], axis=1), 0.05)
+
+    def __init__(self, cfg: DataConfig | None = None) -> None:
+        if cfg is not None:
+            _no_params(cfg, "grid25")
+        axis = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
+        xx, yy = np.meshgrid(axis, axis, indexing="ij")
+        super().__init__("grid25", np.stack([xx.ravel(), yy.ravel()], axis=1), 0.05)

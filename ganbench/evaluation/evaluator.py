@@ -13,7 +13,7 @@ from torch import nn
 
 from ganbench.errors import SourceError
 from ganbench.evaluation.inputs import EvalInputs
-from ganbench.registries import METRICS, load_all
+from ganbench.evaluation.metric import get_metric
 
 
 @torch.no_grad()
@@ -51,17 +51,12 @@ def compute_metrics(
     names: list[str], inputs: EvalInputs, params: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """Run the named metrics on filled inputs, each with its keyword ``params[name]``; the result is a
-    flat dict (metric keys may be prefixed by the metric when two metrics return the same key)."""
-    load_all()
+    flat dict (metric keys may be prefixed by the metric when two metrics return the same key). Each
+    metric checks its own inputs (a declared substitute stands in for a missing field)."""
     result: dict[str, Any] = {}
     for name in names:
-        fn = METRICS.get(name, "eval.metrics")
-        missing = [f for f in getattr(fn, "needs", ()) if getattr(inputs, f) is None]
-        if missing:
-            raise SourceError(
-                f"metric {name!r} needs {', '.join(missing)}, which this source does not provide"
-            )
-        for key, value in fn(inputs, **(params or {}).get(name, {})).items():
+        metric = get_metric(name, "eval.metrics")
+        for key, value in metric(inputs, **(params or {}).get(name, {})).items():
             result[key if key not in result else f"{name}_{key}"] = value
     return result
 
@@ -73,16 +68,6 @@ def evaluate_points(
     samples, _ = generate(G, n, seed, device)
     inputs = EvalInputs(fake_points=samples, dataset=dataset, seed=seed, device=torch.device(device))
     return compute_metrics(metrics, inputs), samples
-
-
-# Direction of each metric key, for checkpoint selection and leaderboard ranking.
-LOWER_IS_BETTER = frozenset(
-    {"fid", "kid", "kid_std", "reverse_kl", "intra_fid", "fid_infinity", "modes_kl", "stacked_kl"}
-)
-
-
-def is_better(key: str, new: float, old: float) -> bool:
-    return new < old if key in LOWER_IS_BETTER else new > old
 
 
 def evaluate(

@@ -27,50 +27,16 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ganbench.config import check_params
 from ganbench.errors import ConfigError, SourceError
+from ganbench.evaluation.metric import get_metric
+from ganbench.schema import check_params
 
-# Datasets whose default extractor is the shipped Fashion-MNIST classifier; Inception elsewhere.
-FMNIST_DATASETS = ("fashion-mnist", "stacked-fmnist")
-STACKED_DATASETS = ("stacked-fmnist",)
 DEFAULT_BATCH_SIZE = 250
 PREVIEW = 64  # samples kept for the image grid beside the record
 QUANTISATION = (
     "float images: declared range -> [-1, 1] -> (x*127.5 + 128).clamp(0, 255) -> uint8 (truncation)"
 )
 REAL_FIELDS = ("real_features", "real_stats", "real_labels")
-
-
-def default_extractor(dataset_name: str) -> str:
-    return "fmnist-classifier" if dataset_name in FMNIST_DATASETS else "inception"
-
-
-def check_eval_params(eval_cfg: Any, dataset_name: str, where: str = "config") -> None:
-    """Validate the image-evaluation keys of an EvalConfig (metric/extractor params, n_real)."""
-    from ganbench import registries as R
-
-    R.load_all()
-    if eval_cfg.n_real is not None and eval_cfg.n_real < 2:
-        raise ConfigError(
-            f"{where}: eval.n_real must be >= 2 or null (the whole split), got {eval_cfg.n_real}"
-        )
-    for name, params in eval_cfg.metric_params.items():
-        if name not in eval_cfg.metrics:
-            raise ConfigError(
-                f"{where}: eval.metric_params.{name}: {name!r} is not in eval.metrics "
-                f"({', '.join(eval_cfg.metrics)})"
-            )
-        if not isinstance(params, dict):
-            raise ConfigError(f"{where}: eval.metric_params.{name}: expected a mapping, got {params!r}")
-        check_params(R.METRICS.get(name), params, f"{where}: eval.metric_params.{name}", skip=("inputs",))
-    if eval_cfg.extractor_params:
-        name = eval_cfg.extractor or default_extractor(dataset_name)
-        check_params(
-            R.EXTRACTORS.get(name),
-            eval_cfg.extractor_params,
-            f"{where}: eval.extractor_params",
-            skip=("device",),
-        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,11 +47,11 @@ def build_extractor(name: str | None, params: dict[str, Any], data: Any, device:
     """The configured extractor on ``device``; per channel on stacked datasets with the classifier."""
     from ganbench.registries import EXTRACTORS
 
-    name = name or default_extractor(data.name)
+    name = name or data.default_extractor
     factory = EXTRACTORS.get(name, "extractor")
     checked = check_params(factory, dict(params), f"extractor {name!r} options", skip=("device",))
     extractor = factory(**checked, device=device)
-    if data.name in STACKED_DATASETS and name == "fmnist-classifier":
+    if data.stacked and name == data.default_extractor:  # the protocol's classifier, per channel
         from ganbench.evaluation.stacked import PerChannelExtractor
 
         extractor = PerChannelExtractor(extractor)
@@ -113,16 +79,6 @@ def dataset_identity(data: Any) -> str:
     desc = {k: v for k, v in data.describe().items() if k not in ("in_memory", "num_workers")}
     digest = hashlib.sha256(json.dumps(desc, sort_keys=True, default=str).encode()).hexdigest()
     return f"{data.name}#{digest[:12]}"
-
-
-def min_samples(name: str, params: dict[str, Any]) -> int:
-    """The fewest samples per set metric ``name`` can use: 2 for a covariance (FID, KID), k + 1 for
-    kNN radii (precision/recall k = 3, density/coverage k = 5 unless set), splits for IS."""
-    if name == "prdc":
-        return max(int(params.get("k_pr", 3)), int(params.get("k_dc", 5))) + 1
-    if name == "is":
-        return max(2, int(params.get("splits", 10)))
-    return 2
 
 
 @dataclass
@@ -232,9 +188,7 @@ def evaluate_source(
     reference split is ``eval_cfg.reference_split``) with the metrics ``eval_cfg.metrics``."""
     from ganbench.evaluation.evaluator import compute_metrics
     from ganbench.evaluation.reference import reference_statistics
-    from ganbench.registries import METRICS, load_all
 
-    load_all()
     t0 = time.perf_counter()
     if getattr(data, "kind", None) != "images":
         raise ConfigError(
@@ -243,13 +197,13 @@ def evaluate_source(
     names = list(eval_cfg.metrics)
     if not names:
         raise ConfigError("no metrics to compute (eval.metrics / --metrics is empty)")
-    fns = {name: METRICS.get(name, "metrics") for name in names}
-    needs = {name: set(getattr(fn, "needs", ())) for name, fn in fns.items()}
-    for name, need in needs.items():
-        if "fake_points" in need:
+    fns = {name: get_metric(name, "metrics") for name in names}
+    needs = {name: set(fn.needs) for name, fn in fns.items()}
+    for name, fn in fns.items():
+        if fn.data_kind != "images":
             raise ConfigError(f"metric {name!r} is for 2-D point datasets (ring8, grid25), not images")
     params = {name: dict(eval_cfg.metric_params.get(name) or {}) for name in names}
-    labelled = [name for name in names if "fake_labels" in needs[name]]
+    labelled = [name for name in names if fns[name].needs_labels]
     plain = [name for name in names if name not in labelled]
     split = eval_cfg.reference_split
     ref_data = reference_data(data, split)
@@ -268,7 +222,7 @@ def evaluate_source(
         )
     real_n = eval_cfg.n_real if eval_cfg.n_real is not None else len(ref_data)
     for name in names:
-        need = min_samples(name, params[name])
+        need = fns[name].min_samples(params[name])
         if name in plain and n < need:
             raise SourceError(f"metric {name!r} needs at least {need} generated samples, got n={n}")
         if needs[name] & set(REAL_FIELDS) and real_n < need:
@@ -342,7 +296,7 @@ def evaluate_source(
             lab = main
             counts["labelled_samples"] = "the source's own labels"
         for name in labelled:
-            need = min_samples(name, params[name])
+            need = fns[name].min_samples(params[name])
             per_class = torch.bincount(lab.labels, minlength=ref_data.num_classes)
             if int(per_class.min()) < need:
                 raise SourceError(

@@ -1,55 +1,31 @@
-"""The registered metrics: ``METRICS.get(name)(inputs, **params) -> dict[str, float]``.
+"""The registered image metrics: ``METRICS.get(name)(inputs, **params) -> dict[str, float]``.
 
-Each function declares in ``needs`` the EvalInputs fields it reads; a missing one raises
-SourceError naming the metric and the field. ``alternatives`` maps a needed field to another field
-that can stand in for it (FID computes the real statistics from ``real_features`` when no cached
-``real_stats`` are given). Parameters are keyword arguments with defaults, so
-``ganbench.config.check_params`` can validate them from a recipe.
+Each declares its facts with :func:`ganbench.evaluation.metric.register_metric` (what it needs,
+substitutes, minimum samples, the keys it writes and their direction). Parameters are keyword
+arguments with defaults, so ``ganbench.schema.check_params`` can validate them from a recipe.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from collections.abc import Callable
+from typing import Any
 
 from ganbench.errors import ConfigError, SourceError
 from ganbench.evaluation import fid_infinity as _fid_inf
 from ganbench.evaluation import frechet, inception_score, intra_fid, kid
 from ganbench.evaluation import prdc as _prdc
 from ganbench.evaluation.inputs import EvalInputs
-from ganbench.registries import METRICS
+from ganbench.evaluation.metric import Output, register_metric
 
-MetricFn = Callable[..., dict[str, float]]
+_REAL_STATS = {"real_stats": "real_features"}  # cached statistics, or computed from the features
 
 
-def _metric(name: str, needs: set[str], alternatives: dict[str, str] | None = None):
-    """Register ``fn`` under ``name``, checking its inputs before it runs."""
-    alternatives = alternatives or {}
-    unknown = (needs | set(alternatives.values())) - {f.name for f in dataclasses.fields(EvalInputs)}
-    if unknown:
-        raise ValueError(f"metric {name!r}: unknown EvalInputs field(s) {sorted(unknown)}")
+def _prdc_min_samples(params: dict[str, Any]) -> int:
+    """k + 1 points for a k-th-neighbour radius that excludes the point itself."""
+    return max(int(params.get("k_pr", 3)), int(params.get("k_dc", 5))) + 1
 
-    def register(fn: MetricFn) -> MetricFn:
-        @functools.wraps(fn)
-        def checked(inputs: EvalInputs, **params) -> dict[str, float]:
-            missing = [
-                f
-                for f in sorted(needs)
-                if getattr(inputs, f) is None
-                and (f not in alternatives or getattr(inputs, alternatives[f]) is None)
-            ]
-            if missing:
-                alt = [f"{f} (or {alternatives[f]})" if f in alternatives else f for f in missing]
-                raise SourceError(f"metric {name!r} needs {', '.join(alt)}, which the evaluation inputs lack")
-            return fn(inputs, **params)
 
-        checked.needs = frozenset(needs)  # type: ignore[attr-defined]
-        checked.alternatives = dict(alternatives)  # type: ignore[attr-defined]
-        METRICS.register(name)(checked)
-        return checked
-
-    return register
+def _is_min_samples(params: dict[str, Any]) -> int:
+    return max(2, int(params.get("splits", 10)))
 
 
 def _real_stats(inputs: EvalInputs):
@@ -58,7 +34,13 @@ def _real_stats(inputs: EvalInputs):
     return frechet.feature_statistics(inputs.real_features, "real_features")
 
 
-@_metric("fid", {"fake_features", "real_stats"}, {"real_stats": "real_features"})
+@register_metric(
+    "fid",
+    {"fake_features", "real_stats"},
+    [Output("fid", "lower", rank_priority=1)],
+    substitutes=_REAL_STATS,
+    order=20,
+)
 def fid_metric(inputs: EvalInputs) -> dict[str, float]:
     """Fréchet distance of fake features to the real statistics (cached ``real_stats`` preferred)."""
     mu_r, sigma_r = _real_stats(inputs)
@@ -68,7 +50,16 @@ def fid_metric(inputs: EvalInputs) -> dict[str, float]:
     return {"fid": frechet.frechet_distance(mu_r, sigma_r, mu_f, sigma_f)}
 
 
-@_metric("kid", {"fake_features", "real_features"})
+@register_metric(
+    "kid",
+    {"fake_features", "real_features"},
+    [
+        Output("kid", "lower", rank_priority=5),
+        Output("kid_std", "lower", role="setting"),
+        Output("kid_subset_size", role="setting"),
+    ],
+    order=30,
+)
 def kid_metric(inputs: EvalInputs, num_subsets: int = 100, max_subset_size: int = 1000) -> dict[str, float]:
     """KID mean/std over ``num_subsets`` subsets of size min(N, M, max_subset_size), seeded."""
     res = kid.kernel_inception_distance(
@@ -77,14 +68,33 @@ def kid_metric(inputs: EvalInputs, num_subsets: int = 100, max_subset_size: int 
     return {"kid": res["kid_mean"], "kid_std": res["kid_std"], "kid_subset_size": res["kid_subset_size"]}
 
 
-@_metric("is", {"fake_logits"})
+@register_metric(
+    "is",
+    {"fake_logits"},
+    [
+        Output("is", "higher", rank_priority=6),
+        Output("is_std", role="setting"),
+        Output("is_splits", role="setting"),
+    ],
+    order=40,
+    min_samples=_is_min_samples,
+)
 def is_metric(inputs: EvalInputs, splits: int = 10) -> dict[str, float]:
     """Inception Score of the fake logits over ``splits`` contiguous splits."""
     res = inception_score.inception_score(inputs.fake_logits, splits)
     return {"is": res["is_mean"], "is_std": res["is_std"], "is_splits": res["is_splits"]}
 
 
-@_metric("prdc", {"fake_features", "real_features"})
+@register_metric(
+    "prdc",
+    {"fake_features", "real_features"},
+    [
+        *(Output(k, "higher") for k in ("precision", "recall", "density", "coverage")),
+        *(Output(k, role="setting") for k in ("pr_k", "dc_k", "pr_inclusive")),
+    ],
+    order=50,
+    min_samples=_prdc_min_samples,
+)
 def prdc_metric(
     inputs: EvalInputs,
     k_pr: int = 3,
@@ -96,7 +106,12 @@ def prdc_metric(
     return _prdc.prdc(inputs.real_features, inputs.fake_features, k_pr, k_dc, pr_inclusive, max_block_bytes)
 
 
-@_metric("intra_fid", {"fake_features", "real_features", "fake_labels", "real_labels"})
+@register_metric(
+    "intra_fid",
+    {"fake_features", "real_features", "fake_labels", "real_labels"},
+    [Output("intra_fid", "lower", rank_priority=4), Output("intra_fid_class_*", "lower", role="detail")],
+    order=60,
+)
 def intra_fid_metric(inputs: EvalInputs) -> dict[str, float]:
     """Mean per-class FID; per-class values as ``intra_fid_class_<label>``."""
     res = intra_fid.intra_fid(
@@ -107,7 +122,16 @@ def intra_fid_metric(inputs: EvalInputs) -> dict[str, float]:
     return out
 
 
-@_metric("fid_infinity", {"fake_features", "real_stats"}, {"real_stats": "real_features"})
+@register_metric(
+    "fid_infinity",
+    {"fake_features", "real_stats"},
+    [
+        Output("fid_infinity", "lower"),
+        *(Output(f"fid_infinity_{k}", role="setting") for k in ("slope", "min_n", "max_n", "points")),
+    ],
+    substitutes=_REAL_STATS,
+    order=70,
+)
 def fid_infinity_metric(
     inputs: EvalInputs, num_points: int = 15, min_samples: int = 5000
 ) -> dict[str, float]:

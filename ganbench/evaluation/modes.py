@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ganbench.errors import SourceError
-from ganbench.registries import METRICS
+from ganbench.evaluation.metric import Output, register_metric
 
 HQ_THRESHOLD = 3.0  # in units of σ
 
@@ -45,7 +45,19 @@ def mode_coverage(points: np.ndarray, centres: np.ndarray, sigma: float) -> dict
     }
 
 
-def _modes_metric(inputs: Any, **params: Any) -> dict[str, float]:
+@register_metric(
+    "modes",
+    {"fake_points", "dataset"},
+    [
+        Output("modes", "higher", rank_priority=2),
+        Output("hq_percent", "higher", display="HQ %", rank_priority=7),
+        Output("reverse_kl", "lower", display="KL", rank_priority=8),
+        Output("modes_total", role="setting"),
+    ],
+    data_kind="points",
+    order=10,
+)
+def _modes_metric(inputs: Any) -> dict[str, float]:
     dataset = inputs.dataset
     if inputs.fake_points is None or dataset is None or not hasattr(dataset, "centres"):
         raise SourceError(
@@ -54,7 +66,3 @@ def _modes_metric(inputs: Any, **params: Any) -> dict[str, float]:
     pts = inputs.fake_points
     pts = pts.detach().cpu().numpy() if hasattr(pts, "detach") else np.asarray(pts)
     return mode_coverage(pts, dataset.centres, dataset.sigma)
-
-
-_modes_metric.needs = {"fake_points", "dataset"}
-METRICS.register("modes")(_modes_metric)

@@ -9,7 +9,8 @@ number of samples and a seed:
 - ``torchscript``: a TorchScript generator file, called as ``G(z)`` or ``G(z, y)``;
 - ``callable``: ``package.module:factory`` or ``path/to/file.py:factory``; ``factory()`` returns the
   generator. This imports and runs the user's code, which is the point of it;
-- ``run``: a ganbench run folder; its record's config rebuilds G, the checkpoint gives the weights.
+- ``run``: a ganbench run folder; its record's config rebuilds G, the checkpoint gives the weights
+  (registered by ``ganbench.training.run_source``, beside the code that writes checkpoints).
 
 File sources hold a fixed number of images: ``n`` of them are drawn as a seeded random subset, in
 seeded random order (so Inception-Score splits do not follow file names or class folders).
@@ -36,11 +37,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganbench.config import check_params
 from ganbench.errors import ConfigError, GanbenchError, SourceError
 from ganbench.evaluation.extractors.base import quantize_to_uint8
 from ganbench.io import sha256_file
 from ganbench.registries import SOURCES
+from ganbench.schema import check_params
 
 Batch = tuple[torch.Tensor, torch.Tensor | None]  # (uint8 N×C×H×W, int64 labels or None)
 ValueRange = tuple[float, float]
@@ -593,83 +594,6 @@ def load_factory(spec: str) -> Callable[[], Any]:
     if not callable(factory):
         raise SourceError(f"callable source {spec!r}: {attr} is a {type(factory).__name__}, not a factory")
     return factory
-
-
-# ---------------------------------------------------------------------------------------------
-# ganbench run folders
-
-
-@SOURCES.register("run")
-class RunSource(GeneratorSource):
-    """A ganbench run folder: ``record.json`` gives the config that rebuilds G, ``checkpoints/``
-    the weights (``checkpoint``: auto = best.pt when there is one, else last.pt). The EMA weights are
-    used when the checkpoint has them and ``use_ema`` (best.pt already holds the evaluated G)."""
-
-    kind = "run"
-
-    def __init__(self, path: str, checkpoint: str = "auto", use_ema: bool = True) -> None:
-        from ganbench.config import RunConfig, from_dict
-        from ganbench.records import read_record
-        from ganbench.registries import DATASETS, MODELS, load_all
-        from ganbench.training.checkpoint import BEST, LAST, checkpoint_path, load_checkpoint
-
-        load_all()
-        run_dir = Path(path)
-        if checkpoint not in ("auto", "best", "last"):
-            raise ConfigError(
-                f"run source {run_dir}: checkpoint {checkpoint!r}; valid choices: auto, best, last"
-            )
-        record = read_record(run_dir)
-        if record is None:
-            raise SourceError(f"run source {run_dir}: no record.json (is this a ganbench run folder?)")
-        self.cfg = from_dict(RunConfig, record["config"], f"{run_dir}/record.json: config").validate(
-            f"{run_dir}/record.json"
-        )
-        best, last = checkpoint_path(run_dir, BEST), checkpoint_path(run_dir, LAST)
-        if checkpoint == "auto":
-            ckpt = best if best.is_file() else last
-        else:
-            ckpt = best if checkpoint == "best" else last
-        if not ckpt.is_file():
-            present = sorted(p.name for p in (run_dir / "checkpoints").glob("*.pt"))
-            raise SourceError(
-                f"run source {run_dir}: {ckpt.relative_to(run_dir)} not found "
-                f"(checkpoints there: {', '.join(present) or 'none'})"
-            )
-        # best.pt holds only {step, G}; last.pt is the full training state of this config
-        state = load_checkpoint(ckpt, self.cfg.config_hash if ckpt == last else None)
-        self.data = DATASETS.get(self.cfg.data.name, "data.name")(self.cfg.data)
-        G, _ = MODELS.get(self.cfg.model.name, "model.name").build(self.cfg, self.data)
-        if ckpt == last and use_ema and "G_ema" in state:
-            weights = {k.removeprefix("module."): v for k, v in state["G_ema"].items() if k != "n_averaged"}
-            which = "ema"
-        else:
-            weights, which = state["G"], ("best" if ckpt == best else "G")
-        try:
-            G.load_state_dict(weights)
-        except RuntimeError as e:
-            raise SourceError(
-                f"run source {run_dir}: {ckpt.name} does not fit the recorded model: {e}"
-            ) from None
-        self.run_dir, self.checkpoint, self.weights_used = run_dir, ckpt, which
-        self.step = state.get("step")
-        self.record_meta = {k: record.get(k) for k in ("run_id", "config_hash", "status")}
-        num_classes = getattr(G, "num_classes", None)
-        super().__init__(G, str(run_dir), G.z_dim, num_classes, "-1,1")
-
-    def default_reference(self) -> Any:
-        return self.data
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            **super().describe(),
-            "path": str(self.run_dir.resolve()),
-            **self.record_meta,
-            "checkpoint": self.checkpoint.name,
-            "checkpoint_sha256": sha256_file(self.checkpoint),
-            "step": self.step,
-            "weights": self.weights_used,
-        }
 
 
 # ---------------------------------------------------------------------------------------------

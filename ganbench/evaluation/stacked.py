@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from ganbench.errors import SourceError
-from ganbench.evaluation.extractors.base import FeatureExtractor, Output
-from ganbench.registries import METRICS
+from ganbench.evaluation.extractors.base import FeatureExtractor
+from ganbench.evaluation.extractors.base import Output as ExtractorOutput
+from ganbench.evaluation.metric import Output, register_metric
 
 NUM_CHANNELS = 3
 NUM_MODES = 1000  # 10 Fashion-MNIST classes per channel, 3 channels
@@ -56,7 +57,7 @@ class PerChannelExtractor(FeatureExtractor):
             f"{self.num_classes} class triples"
         )
 
-    def compute(self, images: torch.Tensor) -> Output:
+    def compute(self, images: torch.Tensor) -> ExtractorOutput:
         n, c, h, w = images.shape
         feats, logits = self.base(images.reshape(n * c, 1, h, w))
         assert logits is not None
@@ -88,6 +89,17 @@ def stacked_mode_coverage(modes: np.ndarray | torch.Tensor, num_modes: int = 100
     }
 
 
+@register_metric(
+    "stacked_modes",
+    {"fake_logits"},
+    [
+        Output("stacked_modes", "higher", display="modes", rank_priority=3),
+        Output("stacked_kl", "lower", display="KL"),
+        Output("stacked_modes_total", role="setting"),
+        Output("stacked_samples", role="setting"),
+    ],
+    order=80,
+)
 def _stacked_metric(inputs: Any) -> dict[str, float]:
     logits = inputs.fake_logits
     width = NUM_MODES
@@ -98,7 +110,3 @@ def _stacked_metric(inputs: Any) -> dict[str, float]:
             f"(dataset stacked-fmnist with extractor fmnist-classifier); got {got}"
         )
     return stacked_mode_coverage(logits.argmax(dim=1), width)
-
-
-_stacked_metric.needs = {"fake_logits"}
-METRICS.register("stacked_modes")(_stacked_metric)

@@ -37,7 +37,7 @@ from ganbench.models.layers import (
     require_labels,
 )
 from ganbench.models.resnet import DArch, GArch, GBlock, ResNetDiscriminator, generator_plan
-from ganbench.registries import MODELS
+from ganbench.registries import CONDITIONINGS, MODELS
 
 
 def truncate(z: torch.Tensor, threshold: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -97,7 +97,7 @@ class BigGANGenerator(nn.Module):
         if shared_dim < 1:
             raise ValueError(f"shared_dim must be >= 1, got {shared_dim}")
         self.z_dim, self.num_classes, self.conditioning = z_dim, num_classes, conditioning
-        self.conditional = conditioning in ("projection", "acgan")
+        self.conditional = CONDITIONINGS.get(conditioning).needs_labels
         self.hier = hier
         n_blocks = len(chans) - 1
         self.num_slots = n_blocks + 1 if hier else 1

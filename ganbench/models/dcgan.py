@@ -32,11 +32,10 @@ from ganbench.models.layers import (
     one_hot_maps,
     require_labels,
 )
-from ganbench.registries import MODELS
+from ganbench.registries import LIPSCHITZ, MODELS
 
 START = {28: 7, 32: 4, 64: 4, 128: 4}  # s₀, the side of G's first / D's last feature map
 DNorm = Literal["batch", "layer", "instance", "none"]
-GRADIENT_PENALTIES = ("gp", "r1")
 
 
 def _plan(resolution: int, ch: int) -> tuple[int, list[int]]:
@@ -177,7 +176,7 @@ class DCGAN(ImageFamily):
     @classmethod
     def check_combination(cls, cfg: Any, d: dict[str, Any], where: str) -> None:
         lip = cfg.objective.lipschitz
-        if d.get("norm") == "batch" and lip in GRADIENT_PENALTIES:
+        if d.get("norm") == "batch" and LIPSCHITZ.get(lip).needs_input_gradients:
             raise ConfigError(
                 f"{where}: model.d.norm: batch norm in D cannot be combined with objective.lipschitz "
                 f"{lip!r}: the penalty needs per-sample input gradients and batch norm mixes the samples; "
@@ -188,6 +187,6 @@ class DCGAN(ImageFamily):
     def d_kwargs(cls, cfg: Any) -> dict[str, Any]:
         d = dict(cfg.model.d)
         if d.get("norm") is None:
-            lip = cfg.objective.lipschitz
-            d["norm"] = "layer" if lip in GRADIENT_PENALTIES else "none" if lip == "sn" else "batch"
+            lip = LIPSCHITZ.get(cfg.objective.lipschitz)
+            d["norm"] = "layer" if lip.needs_input_gradients else "none" if lip.normalises_d else "batch"
         return d

@@ -16,12 +16,12 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from ganbench.config import check_params
 from ganbench.errors import ConfigError
+from ganbench.registries import CONDITIONINGS
+from ganbench.schema import check_params
 
 G_SKIP = ("z_dim", "resolution", "channels", "conditioning", "num_classes")
 D_SKIP = ("resolution", "channels", "conditioning", "num_classes")
-LABELLED = ("concat", "acgan", "projection")
 
 
 class ImageFamily:
@@ -92,12 +92,13 @@ class ImageFamily:
             raise ConfigError(f"data: the {cls.name} family needs square images, got {h}×{w}")
         cls._check_resolution(h, f"data ({cfg.data.name!r}, {h}×{w})")
         cond = cfg.model.conditioning
-        if cond in LABELLED and not data.num_classes:
+        labelled = CONDITIONINGS.get(cond, "model.conditioning").needs_labels
+        if labelled and not data.num_classes:
             raise ConfigError(
                 f"model.conditioning: {cond!r} needs class labels, but dataset {cfg.data.name!r} "
                 f"is unlabelled; use 'none'"
             )
-        num_classes = data.num_classes if cond in LABELLED else None
+        num_classes = data.num_classes if labelled else None
         try:
             G = cls.generator(cfg.model.z_dim, h, c, cond, num_classes, **cfg.model.g)
         except ValueError as e:

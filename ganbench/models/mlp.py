@@ -7,9 +7,9 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from ganbench.config import check_params
 from ganbench.errors import ConfigError
-from ganbench.registries import MODELS
+from ganbench.registries import CONDITIONINGS, MODELS
+from ganbench.schema import check_params
 
 _ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "elu": nn.ELU}
 
@@ -73,7 +73,7 @@ class MLPFamily:
     def validate(cfg: Any, where: str) -> None:
         check_params(MLPGenerator, cfg.model.g, f"{where}: model.g", skip=("z_dim", "out_dim"))
         check_params(MLPDiscriminator, cfg.model.d, f"{where}: model.d", skip=("in_dim",))
-        if cfg.model.conditioning != "none":
+        if CONDITIONINGS.get(cfg.model.conditioning).needs_labels:
             raise ConfigError(f"{where}: model.conditioning: the mlp family is unconditional; use 'none'")
 
     @staticmethod

@@ -8,7 +8,8 @@ Lipschitz method (``ganbench.registries.LIPSCHITZ``): a class whose keyword argu
 hyperparameters, with
   ``prepare(D) -> D``            applied once after D is built (spectral norm wraps layers here),
   ``penalty(D, real, fake, y_real, y_fake) -> scalar | None``  added to the D loss each D step,
-  ``after_d_step(D) -> None``    applied after each D optimiser step (weight clipping).
+  ``after_d_step(D) -> None``    applied after each D optimiser step (weight clipping),
+and the class attributes ``needs_input_gradients`` and ``normalises_d`` (see below).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class AdversarialLoss:
 
 class LipschitzMethod:
     name = ""
+    # Facts other components ask about (never compare a method's name):
+    needs_input_gradients = False  # penalises ∇ₓD per sample: no batch norm in D, double backward
+    normalises_d = False  # constrains D's layers itself (spectral norm): D needs no other normalisation
 
     def prepare(self, D: nn.Module) -> nn.Module:
         return D

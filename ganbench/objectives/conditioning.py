@@ -2,7 +2,8 @@
 
 Contract: an entry is a class with
   ``validate(cfg: RunConfig, where: str) -> None``  (reject combinations that cannot work),
-  ``terms(cfg: RunConfig) -> list[Term]``           (extra loss terms, e.g. ACGAN's classifier loss).
+  ``terms(cfg: RunConfig) -> list[Term]``           (extra loss terms, e.g. ACGAN's classifier loss),
+  ``needs_labels``                                    (G and D take labels: the dataset must have them).
 The model family reads ``cfg.model.conditioning`` to build label-aware G and D; each family lists
 the conditionings it implements and rejects the others (``ImageFamily.conditionings``). Whether the
 dataset has labels is only known when it is loaded: families check ``data.num_classes`` at build.
@@ -25,10 +26,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ganbench.config import check_params
 from ganbench.errors import ConfigError
 from ganbench.objectives.objective import StepContext, Term
 from ganbench.registries import CONDITIONINGS
+from ganbench.schema import check_params
 
 
 def _params(cfg: Any) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def _params(cfg: Any) -> dict[str, Any]:
 
 class _Conditioning:
     name = ""
-    conditional = True
+    needs_labels = True  # G and D take class labels; the dataset must have them
     term: type[Term] | None = None  # the loss term this method adds, if any
 
     def validate(self, cfg: Any, where: str) -> None:
@@ -58,7 +59,7 @@ class _Conditioning:
 @CONDITIONINGS.register("none")
 class Unconditional(_Conditioning):
     name = "none"
-    conditional = False
+    needs_labels = False
 
 
 @CONDITIONINGS.register("concat")

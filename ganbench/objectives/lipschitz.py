@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ganbench.errors import ConfigError
+from ganbench.evaluation.metric import Output, declare_outputs
 from ganbench.models.layers import apply_spectral_norm, has_spectral_norm  # noqa: F401  (re-export)
 from ganbench.objectives.base import LipschitzMethod
 from ganbench.registries import LIPSCHITZ
@@ -52,6 +53,7 @@ class GradientPenalty(LipschitzMethod):
     ``one_sided`` penalises only norms above ``center`` (the paper's appendix variant)."""
 
     name = "gp"
+    needs_input_gradients = True
 
     def __init__(self, weight: float = 10.0, center: float = 1.0, one_sided: bool = False) -> None:
         if weight < 0:
@@ -75,6 +77,7 @@ class SpectralNormalization(LipschitzMethod):
     layer of D (layers a model family already normalised are left as they are)."""
 
     name = "sn"
+    normalises_d = True
 
     def __init__(self, n_power_iterations: int = 1) -> None:
         if n_power_iterations < 1:
@@ -92,6 +95,7 @@ class R1Penalty(LipschitzMethod):
     """Mescheder et al. 2018: (γ/2) E‖∇D(x_real)‖² on real data only."""
 
     name = "r1"
+    needs_input_gradients = True
 
     def __init__(self, gamma: float = 10.0) -> None:
         if gamma < 0:
@@ -101,6 +105,14 @@ class R1Penalty(LipschitzMethod):
     def penalty(self, D, real, fake, y_real=None, y_fake=None):  # noqa: ANN001 - see base class
         grads = input_gradients(D, real, y_real, create_graph=True)
         return 0.5 * self.gamma * grads.pow(2).sum(1).mean()
+
+
+# The estimate's keys in a run record: the max is a leaderboard column, the per-input ones detail.
+declare_outputs(
+    90,
+    Output("lipschitz_max", display="Lip. est."),
+    Output("lipschitz_*", role="detail"),
+)
 
 
 def estimate_lipschitz(

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from ganbench.evaluation.evaluator import LOWER_IS_BETTER
+from ganbench.evaluation.metric import display_order, is_lower_better, output_info
 from ganbench.io import write_json_atomic, write_text_atomic
 from ganbench.records import iter_records
 from ganbench.reporting.html import leaderboard_html
@@ -28,22 +28,25 @@ SEED_KEY = "seed"
 _NEVER_ROWS = ("name", "runtime.", "train.checkpoint_every", "train.log_every", "eval.")
 # What the benchmark compares: kept as rows over keys that vary along with them.
 BENCHMARK_AXES = ("model.name", "model.conditioning", "objective.loss", "objective.lipschitz")
-# Without a selection metric every run shares (eval.selection_metric), the first present ranks.
-PRIMARY_ORDER = ("fid", "modes", "stacked_modes", "intra_fid", "kid", "is", "hq_percent", "reverse_kl")
-DISPLAY_ORDER = (
-    "modes", "hq_percent", "reverse_kl", "fid", "kid", "is", "precision", "recall", "density", "coverage",
-    "intra_fid", "fid_infinity", "stacked_modes", "stacked_kl", "lipschitz_max",
-)  # fmt: skip
-NAMES = {
-    "hq_percent": "HQ %", "reverse_kl": "KL", "lipschitz_max": "Lip. est.", "stacked_modes": "modes",
-    "stacked_kl": "KL",
-}  # fmt: skip
-# Recorded beside the scores (settings and per-run spreads), not scores to average over seeds: left
-# out of the default columns, still selectable with --metrics.
-SETTINGS = (
-    "pr_k", "dc_k", "pr_inclusive", "is_splits", "kid_subset_size", "kid_std", "is_std", "stacked_samples",
-    "fid_infinity_slope", "fid_infinity_min_n", "fid_infinity_max_n", "fid_infinity_points",
-)  # fmt: skip
+# Metric facts (direction, header, whether a key is a score, a detail or a setting, which score ranks
+# when runs name no selection metric) are declared by each metric: ganbench.evaluation.metric.
+
+
+def _header(key: str) -> str:
+    info = output_info(key)
+    return info.header if info is not None else key
+
+
+def _default_metrics(present: list[str]) -> list[str]:
+    """The score columns: declared scores in table order, then undeclared keys alphabetically."""
+    declared = [o.key for o in display_order() if o.role == "score" and not o.key.endswith("*")]
+    known = {k for k in present if output_info(k) is not None}
+    return [m for m in declared if m in present] + sorted(k for k in present if k not in known)
+
+
+def _primary_order() -> list[str]:
+    ranked = [o for o in display_order() if o.rank_priority is not None]
+    return [o.key for o in sorted(ranked, key=lambda o: o.rank_priority)]
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -160,17 +163,11 @@ def build_leaderboard(
     row_keys = default_row_keys(df) if row_keys is None else row_keys
     if DATASET_KEY.join(["cfg:", ""]) not in df.columns:
         df["cfg:" + DATASET_KEY] = "data"
-    present = [
-        c[2:] for c in df.columns if c.startswith("m:") and not c.endswith("_total") and c[2:] not in SETTINGS
-    ]
+    present = [c[2:] for c in df.columns if c.startswith("m:")]
     if metrics is None:
-        # per-class intra-FIDs and the per-input Lipschitz estimates are detail: --metrics shows them
-        metrics = [m for m in DISPLAY_ORDER if m in present] + sorted(
-            m
-            for m in present
-            if m not in DISPLAY_ORDER and not m.startswith(("lipschitz_", "intra_fid_class_"))
-        )
-    primary = next((m for m in _selection_metrics(df) + list(PRIMARY_ORDER) if m in metrics), metrics[0])
+        # settings, per-class intra-FIDs and the per-input Lipschitz estimates: --metrics shows them
+        metrics = _default_metrics(present)
+    primary = next((m for m in _selection_metrics(df) + _primary_order() if m in metrics), metrics[0])
     metrics = [primary] + [m for m in metrics if m != primary]  # the ranking metric leads the table
     group_cols = [f"cfg:{k}" for k in row_keys]
     if not group_cols:
@@ -197,7 +194,7 @@ def build_leaderboard(
                 num[f"{ds}/{m}/mean"] = finite.mean() if len(finite) else math.nan
                 num[f"{ds}/{m}/std"] = finite.std(ddof=1) if len(finite) > 1 else math.nan
                 num[f"{ds}/{m}/n"] = len(vals)
-                disp[f"{ds} {NAMES.get(m, m)}"] = _cell(vals, diverged if m == metrics[0] else 0)
+                disp[f"{ds} {_header(m)}"] = _cell(vals, diverged if m == metrics[0] else 0)
         numeric_rows.append(num)
         display_rows.append(disp)
     numeric = pd.DataFrame(numeric_rows)
@@ -205,7 +202,7 @@ def build_leaderboard(
     ranks = []
     for ds in datasets:
         col = f"{ds}/{primary}/mean"
-        ascending = primary in LOWER_IS_BETTER
+        ascending = is_lower_better(primary)
         # NaN (no usable value) ranks last
         filled = numeric[col].fillna(math.inf if ascending else -math.inf)
         numeric[f"{ds}/rank"] = filled.rank(ascending=ascending, method="min")
@@ -251,7 +248,7 @@ def write_leaderboard(
         f"{', '.join(map(str, eval_seeds))}; generated samples per evaluation: "
         f"{', '.join(map(str, n_fake))}. "
         f"Rows: {', '.join(row_keys)}; ranked by the mean over datasets of the rank on `{metrics[0]}`"
-        f" ({'lower' if metrics[0] in LOWER_IS_BETTER else 'higher'} is better)."
+        f" ({'lower' if is_lower_better(metrics[0]) else 'higher'} is better)."
     )
     lines = [
         f"# {title}",
@@ -431,7 +428,7 @@ def curves_figure(runs: pd.DataFrame, row_keys: list[str], path: Path) -> Path |
             ax.set_xlabel("generator step")
             if j == 0:
                 ax.set_ylabel(", ".join(sorted(sub["metric"].unique())))
-            if sub["metric"].iloc[0] in LOWER_IS_BETTER:
+            if is_lower_better(sub["metric"].iloc[0]):
                 ax.set_yscale("log")  # FID-like metrics fall over decades; plain numbers on the ticks
                 ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
                 ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))

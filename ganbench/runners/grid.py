@@ -21,17 +21,9 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganbench.config import (
-    RunConfig,
-    config_from_dict,
-    deep_merge,
-    get_dotted,
-    load_recipe_dict,
-    load_yaml,
-    parse_override,
-    set_dotted,
-)
+from ganbench.config import RunConfig, config_from_dict, load_recipe_dict
 from ganbench.errors import ConfigError
+from ganbench.schema import deep_merge, get_dotted, load_yaml, parse_override, set_dotted
 
 _GRID_KEYS = ("name", "base", "axes", "overrides", "results")
 

@@ -23,12 +23,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ganbench.config import RunConfig, from_dict
+from ganbench.config import RunConfig
 from ganbench.errors import ConfigError, GanbenchError
 from ganbench.io import read_json, write_json_atomic
 from ganbench.records import new_record, write_record
 from ganbench.registries import EXECUTORS
 from ganbench.runners.run import is_done, run_dir_for, run_one
+from ganbench.schema import from_dict
 
 INSTALL_HINT = "pip install 'ganbench[ray]'"
 ATTEMPTS_FILE = "attempts.json"  # beside record.json: one entry per task attempt (pid, node, time)

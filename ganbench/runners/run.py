@@ -9,8 +9,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from ganbench.config import RunConfig, from_dict
+from ganbench.config import RunConfig
 from ganbench.records import new_record, read_record, write_record
+from ganbench.schema import from_dict
 
 LOG_FILE = "run.log"
 DONE_STATUSES = ("finished", "diverged")  # a grid does not redo these; "failed" is retried

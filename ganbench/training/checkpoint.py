@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ganbench.errors import CheckpointMismatchError
+from ganbench.errors import CheckpointMismatchError, ConfigError, SourceError
 from ganbench.io import torch_load_safe, torch_save_atomic
 
 CHECKPOINT_DIR = "checkpoints"
@@ -34,3 +34,38 @@ def load_checkpoint(path: str | Path, config_hash: str | None = None) -> dict[st
             "move it away or point the run at its own folder"
         )
     return state
+
+
+CHOICES = ("auto", "best", "last")
+
+
+def load_generator_weights(
+    run_dir: str | Path, checkpoint: str = "auto", use_ema: bool = True, config_hash: str | None = None
+) -> tuple[dict[str, Any], Path, str, int | None]:
+    """The weights of a run's evaluated generator: ``(state_dict, checkpoint file, which, step)``.
+
+    ``checkpoint``: auto = best.pt when there is one, else last.pt. best.pt holds only {step, G} (the
+    generator that was evaluated: EMA or not); last.pt is the full training state, checked against
+    ``config_hash``, whose EMA weights are used when it has them and ``use_ema``. ``which`` is
+    "best", "ema" or "G". The trainer and ``ganbench eval`` both load generators through this.
+    """
+    run_dir = Path(run_dir)
+    if checkpoint not in CHOICES:
+        raise ConfigError(f"run {run_dir}: checkpoint {checkpoint!r}; valid choices: {', '.join(CHOICES)}")
+    best, last = checkpoint_path(run_dir, BEST), checkpoint_path(run_dir, LAST)
+    if checkpoint == "auto":
+        ckpt = best if best.is_file() else last
+    else:
+        ckpt = best if checkpoint == "best" else last
+    if not ckpt.is_file():
+        present = sorted(p.name for p in (run_dir / CHECKPOINT_DIR).glob("*.pt"))
+        raise SourceError(
+            f"run {run_dir}: {ckpt.relative_to(run_dir)} not found "
+            f"(checkpoints there: {', '.join(present) or 'none'})"
+        )
+    state = load_checkpoint(ckpt, config_hash if ckpt == last else None)
+    if ckpt == last and use_ema and "G_ema" in state:
+        # torch's AveragedModel wraps G as ``module``; its ``n_averaged`` counter is not a G weight
+        weights = {k.removeprefix("module."): v for k, v in state["G_ema"].items() if k != "n_averaged"}
+        return weights, ckpt, "ema", state.get("step")
+    return state["G"], ckpt, ("best" if ckpt == best else "G"), state.get("step")

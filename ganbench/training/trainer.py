@@ -18,17 +18,24 @@ from tqdm.auto import tqdm
 
 from ganbench.config import RunConfig
 from ganbench.errors import DivergedError, GanbenchError
-from ganbench.evaluation.evaluator import evaluate, generate, is_better
+from ganbench.evaluation.evaluator import evaluate, generate
+from ganbench.evaluation.metric import is_better
 from ganbench.objectives.build import build_objective
 from ganbench.objectives.lipschitz import estimate_lipschitz
 from ganbench.records import new_record, write_record
-from ganbench.registries import DATASETS, MODELS, load_all
-from ganbench.training.checkpoint import BEST, LAST, checkpoint_path, load_checkpoint, save_checkpoint
+from ganbench.registries import CONDITIONINGS, DATASETS, MODELS, load_all
+from ganbench.training.checkpoint import (
+    BEST,
+    LAST,
+    checkpoint_path,
+    load_checkpoint,
+    load_generator_weights,
+    save_checkpoint,
+)
 from ganbench.training.device import resolve_device
 from ganbench.training.ema import make_ema
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-_DOUBLE_BACKWARD = ("gp", "r1")  # torch.compile cannot differentiate twice through a compiled D
 
 
 class Trainer:
@@ -67,7 +74,7 @@ class Trainer:
         memory_format = torch.channels_last if cfg.runtime.channels_last else torch.preserve_format
         self.G = G.to(self.device, memory_format=memory_format)
         self.D = D.to(self.device, memory_format=memory_format)
-        self.conditional = cfg.model.conditioning != "none"
+        self.conditional = CONDITIONINGS.get(cfg.model.conditioning).needs_labels
         if self.conditional and not self.data.num_classes:
             raise GanbenchError(
                 f"model.conditioning={cfg.model.conditioning!r} needs labels, but dataset "
@@ -97,7 +104,8 @@ class Trainer:
         self.G_run, self.D_run = self.G, self.D
         if cfg.runtime.compile:
             self.G_run = torch.compile(self.G)
-            if cfg.objective.lipschitz not in _DOUBLE_BACKWARD:
+            # torch.compile cannot differentiate twice through a compiled D (input-gradient penalties)
+            if not self.objective.lipschitz.needs_input_gradients:
                 self.D_run = torch.compile(self.D)
 
     # --- state -----------------------------------------------------------------------------------
@@ -285,7 +293,7 @@ class Trainer:
         G_final = self.eval_generator()
         if self.best is not None:
             G_final = copy.deepcopy(G_final)
-            G_final.load_state_dict(load_checkpoint(checkpoint_path(self.run_dir, BEST))["G"])
+            G_final.load_state_dict(load_generator_weights(self.run_dir, "best")[0])
         metrics: dict[str, Any] = {}
         try:
             metrics, samples = self.evaluate(G_final, cfg.eval.seed)

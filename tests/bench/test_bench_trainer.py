@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ganbench.config import config_from_dict
-from ganbench.data.toy import ring8
+from ganbench.data.toy import Ring8 as ring8
 from ganbench.models.mlp import MLPDiscriminator, MLPGenerator
 from ganbench.training.trainer import Trainer
 

@@ -8,13 +8,13 @@ import shutil
 import pytest
 import torch
 
-from ganbench.config import from_dict, load_yaml
 from ganbench.errors import ConfigError, GanbenchError, WeightsError
 from ganbench.evaluation.extractors import extract
 from ganbench.evaluation.extractors import fmnist_classifier as fc
 from ganbench.evaluation.extractors import train_fmnist_classifier as tr
 from ganbench.evaluation.weights import file_sha256
 from ganbench.registries import EXTRACTORS, load_all
+from ganbench.schema import from_dict, load_yaml
 
 RECIPE = "recipes/extractors/fmnist_classifier.yaml"
 

@@ -28,8 +28,8 @@ def cfg(cond: str, params: dict | None = None, **extra) -> RunConfig:
 
 def test_registry_has_the_four_methods() -> None:
     assert set(CONDITIONINGS.names()) >= {"none", "concat", "acgan", "projection"}
-    assert CONDITIONINGS.get("none").conditional is False
-    assert all(CONDITIONINGS.get(n).conditional for n in ("concat", "acgan", "projection"))
+    assert CONDITIONINGS.get("none").needs_labels is False
+    assert all(CONDITIONINGS.get(n).needs_labels for n in ("concat", "acgan", "projection"))
 
 
 def test_terms() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganbench.config import check_params
 from ganbench.errors import ConfigError, SourceError
 from ganbench.evaluation.extractors import extract, quantize_to_uint8
 from ganbench.evaluation.extractors.base import check_uint8_images, to_rgb
 from ganbench.registries import EXTRACTORS, load_all
+from ganbench.schema import check_params
 
 
 def _images(n: int, c: int = 1, size: int = 28, seed: int = 0) -> torch.Tensor:

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from ganbench import registries as R
-from ganbench.config import check_params
 from ganbench.errors import ConfigError, SourceError
 from ganbench.evaluation.frechet import feature_statistics, fid_from_features, frechet_distance
 from ganbench.evaluation.inputs import EvalInputs
@@ -96,14 +95,11 @@ def test_params_validate_through_check_params():
         "prdc": {"k_pr": 3, "k_dc": 5, "pr_inclusive": False, "max_block_bytes": 1 << 20},
         "fid_infinity": {"num_points": 5, "min_samples": 100},
     }.items():
-        assert (
-            check_params(R.METRICS.get(name), params, f"eval.metric_params.{name}", skip=("inputs",))
-            == params
-        )
+        assert R.METRICS.get(name).check_params(params, f"eval.metric_params.{name}") == params
     with pytest.raises(ConfigError, match="unknown parameter.*'nearest_k'.*valid: k_pr, k_dc"):
-        check_params(R.METRICS.get("prdc"), {"nearest_k": 3}, "eval.metric_params.prdc", skip=("inputs",))
+        R.METRICS.get("prdc").check_params({"nearest_k": 3}, "eval.metric_params.prdc")
     with pytest.raises(ConfigError, match="unknown parameter"):
-        check_params(R.METRICS.get("fid"), {"splits": 3}, "eval.metric_params.fid", skip=("inputs",))
+        R.METRICS.get("fid").check_params({"splits": 3}, "eval.metric_params.fid")
 
 
 def test_numpy_features_work_too():

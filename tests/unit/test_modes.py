@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from ganbench.data.toy import batch_generator, grid25, ring8
+from ganbench.data.toy import Grid25 as grid25
+from ganbench.data.toy import Ring8 as ring8
+from ganbench.data.toy import batch_generator
 from ganbench.evaluation.modes import mode_coverage
 
 

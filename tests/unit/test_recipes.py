@@ -19,7 +19,6 @@ from ganbench.cli import main
 from ganbench.config import load_config, load_recipe_dict
 from ganbench.data.images import check_data_params
 from ganbench.errors import ConfigError
-from ganbench.evaluation.images import default_extractor
 from ganbench.registries import DATASETS, MODELS, load_all
 from ganbench.runners.grid import load_grid
 
@@ -140,7 +139,7 @@ def test_image_recipe_protocol(path):
         assert cfg.model.d.get("sn", True) and cfg.objective.lipschitz == "none"
     # evaluation: the dataset's extractor, periodic, best checkpoint on another seed
     assert cfg.data.resolution is not None  # so validation checks the architecture plan
-    assert cfg.eval.extractor == default_extractor(cfg.data.name)
+    assert cfg.eval.extractor == DATASETS.get(cfg.data.name).default_extractor
     assert cfg.eval.extractor == (
         "fmnist-classifier" if cfg.data.name in ("fashion-mnist", "stacked-fmnist") else "inception"
     )

@@ -23,11 +23,11 @@ import torch
 import torch.nn.functional as F
 
 from ganbench import __version__
-from ganbench.config import from_dict, load_yaml
 from ganbench.data.fashion_mnist_files import fashion_mnist_arrays
 from ganbench.evaluation.extractors.fmnist_classifier import FMNISTNet, normalize
 from ganbench.evaluation.weights import file_sha256
 from ganbench.io import torch_save_atomic, write_json_atomic
+from ganbench.schema import from_dict, load_yaml
 
 
 @dataclass
