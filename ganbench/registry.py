@@ -28,6 +28,10 @@ class Registry(Generic[T]):
 
         return add
 
+    def unregister(self, name: str) -> T:
+        """Remove ``name`` (a component registered for a while: a test, a plugin being reloaded)."""
+        return self._entries.pop(name)
+
     def get(self, name: str, where: str = "") -> T:
         """The factory for ``name``; ``where`` (e.g. ``recipe.yaml: objective.loss``) goes in the error."""
         try:
