@@ -4,8 +4,8 @@ statistics, and write the result with its provenance (docs/evaluation.md)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--batch-size", type=int, default=250)
     g.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     g.add_argument("--out", help="write the result record (JSON) here")
+    g.add_argument("--json", action="store_true", help="print the result record as JSON instead of a table")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -97,143 +98,55 @@ def _metric_params(items: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _reference(args: argparse.Namespace, source: Any, split: str) -> Any:
-    from ganbench.config import DataConfig
-    from ganbench.registries import DATASETS
-
-    if args.reference is None:
-        if args.root is not None or args.resolution is not None:
-            raise ConfigError(
-                "--root and --resolution describe the --reference dataset; name it with --reference"
-            )
-        data = source.default_reference()
-        if data is None:
-            raise ConfigError("--reference DATASET is required (e.g. --reference fashion-mnist)")
-        return data
-    cfg = DataConfig(name=args.reference, root=args.root, split=split, resolution=args.resolution)
-    return DATASETS.get(args.reference, "--reference")(cfg)
-
-
-def _eval_config(args: argparse.Namespace, source: Any) -> Any:
-    """The evaluation settings: the command line, else (a run folder) the run's recipe, else the
-    defaults. So ``ganbench eval RUN_DIR`` alone repeats the run's reported evaluation."""
-    from ganbench.config import EvalConfig
-
-    recipe = getattr(getattr(source, "cfg", None), "eval", None)
-    base = recipe or EvalConfig(metrics=["fid"])
-    metrics = list(args.metrics) if args.metrics else list(base.metrics)
-    if args.n is not None:
-        n = args.n
-    elif recipe is not None:
-        n = recipe.n_samples
-    else:
-        n = source.size if source.size is not None else 10000
-    extractor = args.extractor or base.extractor
-    extractor_params = dict(base.extractor_params) if extractor == base.extractor else {}
-    extractor_params.update(
-        {k: v for k, v in (("mode", args.mode), ("weights", args.weights)) if v is not None}
-    )
-    cli_params = _metric_params(args.metric_param)
-    metric_params = {
-        m: {**base.metric_params.get(m, {}), **cli_params.get(m, {})}
-        for m in dict.fromkeys([*base.metric_params, *cli_params])
-        if m in metrics or m in cli_params
-    }
-    return EvalConfig(
-        n_samples=n,
-        seed=args.seed if args.seed is not None else base.seed,
-        metrics=metrics,
-        extractor=extractor,
-        reference_split=args.split or base.reference_split,
-        n_real=args.n_real if args.n_real is not None else base.n_real,
-        extractor_params=extractor_params,
-        metric_params=metric_params,
-    )
-
-
 def run(args: argparse.Namespace) -> int:
-    import torch
+    # Heavy imports here, not at the top: `ganbench --help` must not import torch.
     from tabulate import tabulate
 
-    from ganbench.config import check_eval_config
-    from ganbench.evaluation.images import evaluate_source
-    from ganbench.evaluation.sources import open_source
+    from ganbench.evaluation.api import evaluate
     from ganbench.io import write_json_atomic
-    from ganbench.records import versions
-    from ganbench.training.device import resolve_device
 
-    t0 = time.perf_counter()
-    device = resolve_device(args.device)
-    if args.batch_size < 1:
-        raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
-    options = {
-        "value_range": args.value_range,
-        "z_dim": args.z_dim,
-        "num_classes": args.num_classes,
-        "key": args.key,
-        "labels_key": args.labels_key,
-        "layout": args.layout,
-        "labels": args.labels,
-        "checkpoint": args.checkpoint,
-        "use_ema": False if args.no_ema else None,
-    }
-    source = open_source(args.source, args.kind, **options)
-    eval_cfg = _eval_config(args, source)
-    split, seed, n = eval_cfg.reference_split, eval_cfg.seed, eval_cfg.n_samples
-    data = _reference(args, source, split)
-    check_eval_config(eval_cfg, data.name, "ganbench eval")
-    print(
-        f"evaluating {source} against {data.name} ({split}) on {device}: {', '.join(eval_cfg.metrics)}",
-        file=sys.stderr,
-    )
-    result = evaluate_source(
-        source,
-        data,
-        eval_cfg,
-        seed,
-        device,
+    result = evaluate(
+        args.source,
+        args.reference,
+        metrics=args.metrics,
+        extractor=args.extractor,
+        n=args.n,
+        seed=args.seed,
+        split=args.split,
+        n_real=args.n_real,
+        root=args.root,
+        resolution=args.resolution,
+        extractor_params={k: v for k, v in (("mode", args.mode), ("weights", args.weights)) if v is not None},
+        metric_params=_metric_params(args.metric_param),
+        kind=args.kind,
+        device=args.device,
         batch_size=args.batch_size,
         resize=args.resize,
         progress=not args.no_progress,
+        value_range=args.value_range,
+        z_dim=args.z_dim,
+        num_classes=args.num_classes,
+        key=args.key,
+        labels_key=args.labels_key,
+        layout=args.layout,
+        labels=args.labels,
+        checkpoint=args.checkpoint,
+        use_ema=False if args.no_ema else None,
     )
-    rows = [[k, f"{v:.6g}" if isinstance(v, float) else v] for k, v in result.metrics.items()]
-    print(tabulate(rows, headers=["metric", "value"], tablefmt="github"))
-    prov = result.provenance
-    ex, ref = prov["extractor"], prov["reference"] or {}
-    print(
-        f"\n{prov.get('n_fake', prov.get('n_fake_labelled'))} samples (seed {seed}) vs "
-        f"{ref.get('n_real', '-')} real {data.name}/{split}; extractor {ex['extractor']} ({ex['mode']}, "
-        f"weights {str(ex['weights_hash'])[:12]})"
-    )
+    record = result.to_record()
+    if args.json:
+        print(json.dumps(record, indent=2, default=str))
+    else:
+        rows = [[k, f"{v:.6g}" if isinstance(v, float) else v] for k, v in result.metrics.items()]
+        print(tabulate(rows, headers=["metric", "value"], tablefmt="github"))
+        prov, cfg = result.provenance, result.settings
+        ex, ref = prov["extractor"], prov["reference"] or {}
+        print(
+            f"\n{prov.get('n_fake', prov.get('n_fake_labelled'))} samples (seed {cfg['seed']}) vs "
+            f"{ref.get('n_real', '-')} real {cfg['reference']}/{cfg['split']}; extractor {ex['extractor']} "
+            f"({ex['mode']}, weights {str(ex['weights_hash'])[:12]})"
+        )
     if args.out:
-        record = {
-            "schema_version": 1,
-            "kind": "eval",
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "metrics": result.metrics,
-            "config": {
-                "source": args.source,
-                "kind": source.kind,
-                "reference": data.name,
-                "split": split,
-                "n": n,
-                "n_real": eval_cfg.n_real,
-                "seed": seed,
-                "metrics": eval_cfg.metrics,
-                "metric_params": eval_cfg.metric_params,
-                "extractor": eval_cfg.extractor,
-                "extractor_params": eval_cfg.extractor_params,
-                "resize": args.resize,
-                "batch_size": args.batch_size,
-            },
-            "provenance": {"versions": versions(), **prov},
-            "compute": {
-                "wall_time_s": time.perf_counter() - t0,
-                "device": str(device),
-                "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-                "threads": torch.get_num_threads(),
-            },
-        }
         write_json_atomic(Path(args.out), record)
         print(f"wrote {args.out}", file=sys.stderr)
     return 0

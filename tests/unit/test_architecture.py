@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "ganbench.registry": 0,
     "ganbench.io": 0,
     "ganbench.cache": 0,
+    "ganbench.devices": 0,
     "ganbench.registries": 1,
     "ganbench.records": 1,
     "ganbench.schema": 1,
