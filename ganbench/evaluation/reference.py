@@ -7,7 +7,7 @@ format) and the sha256 of the ``.npz``. An entry is reused only when the key mat
 truncated or edited file) is recomputed and overwritten, never reused. Files are written atomically
 (the manifest last, so a crash leaves no manifest that points at a half-written ``.npz``).
 
-Σ is the unbiased covariance (N − 1) in float64, as PROTOCOLS.md pins it for the Fréchet distance.
+Σ is the unbiased covariance (N − 1) in float64, as docs/protocols.md pins it for the Fréchet distance.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ganbench import __version__
 from ganbench.cache import cache_root
 from ganbench.errors import GanbenchError, SourceError
 from ganbench.evaluation.extractors.base import FeatureExtractor
-from ganbench.io import _atomic_replace, read_json, sha256_file, write_json_atomic
+from ganbench.io import read_json, savez_atomic, sha256_file, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def reference_statistics(
         arrays["features"] = feats.numpy().astype(np.float32)
     if labels is not None:
         arrays["labels"] = labels.numpy()
-    _atomic_replace(npz, lambda f: np.savez(f, **arrays))
+    savez_atomic(npz, **arrays)
     digest = sha256_file(npz)
     write_json_atomic(
         manifest,
