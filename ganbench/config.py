@@ -180,8 +180,9 @@ class RunConfig:
             raise ConfigError(f"{w}: train.ema_decay must be in (0, 1) or null, got {self.train.ema_decay}")
         if self.eval.seed == self.eval.selection_seed:
             raise ConfigError(
-                f"{w}: eval.seed and eval.selection_seed must differ (PROTOCOLS.md: checkpoint selection "
-                f"uses a different evaluation seed from the reported number), both are {self.eval.seed}"
+                f"{w}: eval.seed and eval.selection_seed must differ (docs/protocols.md: checkpoint "
+                f"selection uses a different evaluation seed from the reported number), both are "
+                f"{self.eval.seed}"
             )
         dev = self.runtime.device
         if not (dev in ("auto", "cpu", "cuda", "mps") or dev.startswith("cuda:")):

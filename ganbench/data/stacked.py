@@ -1,4 +1,4 @@
-"""``stacked-fmnist``: the Stacked-MNIST mode-coverage protocol (PROTOCOLS.md) on Fashion-MNIST.
+"""``stacked-fmnist``: the Stacked-MNIST mode-coverage protocol (docs/protocols.md) on Fashion-MNIST.
 
 Each sample stacks three independently drawn Fashion-MNIST images of the same split as its three
 channels, giving 10³ = 1000 modes; its label is the class triple ``c0·100 + c1·10 + c2`` (channel 0

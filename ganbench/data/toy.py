@@ -1,4 +1,4 @@
-"""2-D Gaussian mixtures of the PacGAN protocol (PROTOCOLS.md): ``ring8`` and ``grid25``."""
+"""2-D Gaussian mixtures of the PacGAN protocol (docs/protocols.md): ``ring8`` and ``grid25``."""
 
 from __future__ import annotations
 

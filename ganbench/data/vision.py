@@ -130,7 +130,7 @@ def fashion_options(
 @DATASETS.register("fashion-mnist")
 class FashionMNIST(VisionDataset):
     dataset_name = "fashion-mnist"
-    default_extractor = "fmnist-classifier"  # the shipped classifier (PROTOCOLS.md)
+    default_extractor = "fmnist-classifier"  # the shipped classifier (docs/protocols.md)
     splits = ("train", "test")
     sizes = {"train": 60000, "test": 10000}
     native = (1, 28, 28)

@@ -1,4 +1,4 @@
-"""Fréchet distance between Gaussians fitted to features (FID and friends), pinned by PROTOCOLS.md.
+"""Fréchet distance between Gaussians fitted to features (FID and friends), pinned by docs/protocols.md.
 
 d² = ‖μ₁−μ₂‖² + Tr Σ₁ + Tr Σ₂ − 2 Tr (Σ₁Σ₂)^½ with Σ the unbiased (N−1) covariance in float64.
 Tr (Σ₁Σ₂)^½ = Σ √λᵢ over the eigenvalues of √Σ₁ Σ₂ √Σ₁, which is symmetric PSD, so two symmetric

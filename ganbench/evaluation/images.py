@@ -9,7 +9,7 @@ statistics of a real split. The trainer (:func:`evaluate_image_generator`) and `
   (the cache), computed on ``eval.reference_split`` (first ``eval.n_real`` images, default all).
 - Each metric gets only the inputs its ``needs`` names. Label metrics (those needing
   ``fake_labels``, e.g. intra-FID) get their own sample set from a conditional generator: as many
-  fakes per class as reals of that class in the reference split (PROTOCOLS.md); stored labelled
+  fakes per class as reals of that class in the reference split (docs/protocols.md); stored labelled
   images (class folders, an npz ``labels`` array) are used as they are.
 """
 

@@ -1,4 +1,4 @@
-"""Inception Score from classifier logits, pinned by PROTOCOLS.md.
+"""Inception Score from classifier logits, pinned by docs/protocols.md.
 
 p(y|x) = softmax(logits) in float64; the N samples are cut into ``splits`` contiguous chunks with
 boundaries ⌊iN/splits⌋ (no shuffling, the same boundaries as torch-fidelity); per chunk

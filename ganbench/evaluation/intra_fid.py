@@ -1,4 +1,4 @@
-"""Intra-FID (Miyato & Koyama 2018): FID per class, averaged over classes (PROTOCOLS.md).
+"""Intra-FID (Miyato & Koyama 2018): FID per class, averaged over classes (docs/protocols.md).
 
 Each class's fake features are compared with the real features of that class; every class of the
 real labels must have at least 2 real and 2 fake samples, and fakes may not carry a class the

@@ -1,4 +1,4 @@
-"""Kernel Inception Distance (Bińkowski et al. 2018), pinned by PROTOCOLS.md.
+"""Kernel Inception Distance (Bińkowski et al. 2018), pinned by docs/protocols.md.
 
 k(x, y) = (xᵀy/d + 1)³; per subset the unbiased MMD² estimate
     [Σ_{i≠j} k(xᵢ,xⱼ) + Σ_{i≠j} k(yᵢ,yⱼ)] / (m(m−1)) − 2 Σ_{i,j} k(xᵢ,yⱼ) / m²

@@ -1,4 +1,4 @@
-"""Mode coverage on Gaussian mixtures, the PacGAN protocol of PROTOCOLS.md.
+"""Mode coverage on Gaussian mixtures, the PacGAN protocol of docs/protocols.md.
 
 Each point goes to the nearest centre by standardised distance √Σ(dᵢ²/σ²); it is high quality (HQ)
 when that distance is < 3; a mode is captured when at least one HQ point is assigned to it.

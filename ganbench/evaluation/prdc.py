@@ -1,6 +1,6 @@
 """Precision/recall (Kynkäänniemi et al. 2019) and density/coverage (Naeem et al. 2020) in blocks.
 
-Pinned by PROTOCOLS.md; the argument order is always (real, fake):
+Pinned by docs/protocols.md; the argument order is always (real, fake):
 - radius rᵢ of a point = distance to its k-th nearest neighbour in its own set, itself excluded;
 - precision = fraction of fake points within some real ball (k = 3), recall = fraction of real points
   within some fake ball (k = 3), membership ``≤`` (``pr_inclusive=True``, Kynkäänniemi's code) or

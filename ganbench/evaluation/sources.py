@@ -17,7 +17,7 @@ seeded random order (so Inception-Score splits do not follow file names or class
 Generators draw latents exactly as :func:`ganbench.evaluation.evaluator.generate` does: all ``n``
 latents from a CPU generator seeded with ``seed``, then uniform labels from the same generator, so a
 run folder evaluated here gives the numbers its training run recorded for the same seed.
-Float images are quantised with PROTOCOLS.md's ``(x·127.5 + 128).clamp(0, 255)`` after mapping the
+Float images are quantised with docs/protocols.md's ``(x·127.5 + 128).clamp(0, 255)`` after mapping the
 declared range onto [-1, 1].
 """
 

@@ -1,4 +1,4 @@
-"""Stacked mode coverage (the Stacked-MNIST protocol on Fashion-MNIST, PROTOCOLS.md).
+"""Stacked mode coverage (the Stacked-MNIST protocol on Fashion-MNIST, docs/protocols.md).
 
 Each of the 3 channels of a sample is classified on its own by the Fashion-MNIST classifier; the
 class triple (c0, c1, c2) is the sample's mode, one of 1000. Reported over the generated samples

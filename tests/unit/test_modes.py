@@ -1,4 +1,4 @@
-"""Mode coverage on exact cases (PROTOCOLS.md)."""
+"""Mode coverage on exact cases (docs/protocols.md)."""
 
 import math
 

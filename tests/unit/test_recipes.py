@@ -149,7 +149,7 @@ def test_image_recipe_protocol(path):
     assert cfg.eval.selection_metric == primary and primary in cfg.eval.metrics
     assert ("intra_fid" in cfg.eval.metrics) == (cfg.model.conditioning != "none")
     if cfg.data.name == "stacked-fmnist":
-        assert cfg.eval.n_samples == 25600  # PROTOCOLS.md
+        assert cfg.eval.n_samples == 25600  # docs/protocols.md
 
 
 def _stand_in_data(cfg):

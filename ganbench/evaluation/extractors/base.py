@@ -131,7 +131,7 @@ def to_rgb(images: torch.Tensor) -> torch.Tensor:
 
 
 def quantize_to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Float images in [-1, 1] → uint8, as PROTOCOLS.md pins it: ``(x·127.5 + 128).clamp(0, 255)``
+    """Float images in [-1, 1] → uint8, as docs/protocols.md pins it: ``(x·127.5 + 128).clamp(0, 255)``
     then truncation (``.to(torch.uint8)``).
 
     This is stylegan2-ada-pytorch's conversion (``metric_utils.compute_feature_stats_for_generator``:

@@ -1,7 +1,7 @@
 """The ganbench Fashion-MNIST classifier: a small CNN shipped with the package as a feature extractor.
 
 Its 128-d penultimate activations (after BatchNorm + ReLU) serve FID/KID/PR/DC on Fashion-MNIST and
-its 10 logits serve IS, class assignment and stacked mode counting (PROTOCOLS.md), like the MNIST
+its 10 logits serve IS, class assignment and stacked mode counting (docs/protocols.md), like the MNIST
 classifier of the Stacked-MNIST protocol. Weights: ``ganbench/assets/fmnist_classifier.pt`` (a plain
 state dict, loaded with ``weights_only=True`` after its sha256 is checked), trained by
 ``python -m ganbench.evaluation.extractors.train_fmnist_classifier --recipe

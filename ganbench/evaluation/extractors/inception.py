@@ -104,7 +104,7 @@ class InceptionExtractor(FeatureExtractor):
             x = self.resize(images) / 255
             assert self.pool3 is not None
             feats = self.pool3(2 * x - 1)
-        logits = feats @ self._out_weight().T  # no output bias (PROTOCOLS.md, Inception Score)
+        logits = feats @ self._out_weight().T  # no output bias (docs/protocols.md, Inception Score)
         return feats, logits
 
 
