@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,12 +12,14 @@ import torch
 from ganbench.errors import ConfigError, GanbenchError, WeightsError
 from ganbench.evaluation.extractors import extract
 from ganbench.evaluation.extractors import fmnist_classifier as fc
-from ganbench.evaluation.extractors import train_fmnist_classifier as tr
 from ganbench.evaluation.weights import file_sha256
 from ganbench.registries import EXTRACTORS, load_all
 from ganbench.schema import from_dict, load_yaml
+from tests.helpers import load_script
 
 RECIPE = "recipes/extractors/fmnist_classifier.yaml"
+tr = load_script("train_fmnist_classifier")  # a development script, outside the package
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +75,9 @@ def test_recipe_file_is_the_recipe_defaults():
     assert recipe == tr.ClassifierRecipe()
     meta = json.loads(fc.asset_path("fmnist_classifier.json").read_text())
     assert meta["recipe"] == json.loads(json.dumps(tr.ClassifierRecipe().__dict__))
+    # the metadata, the recipe file and the script name the same command, and it runs from the checkout
+    assert meta["reproduce"] == tr.REPRODUCE and tr.REPRODUCE in (ROOT / RECIPE).read_text()
+    assert (ROOT / tr.REPRODUCE.split()[1]).is_file() and (ROOT / tr.REPRODUCE.split()[-1]).is_file()
 
 
 def test_training_loop_is_deterministic(monkeypatch):
@@ -86,6 +92,13 @@ def test_training_loop_is_deterministic(monkeypatch):
     for (k, a), b in zip(net1.state_dict().items(), net2.state_dict().values()):
         assert torch.equal(a, b), k
     assert meta1["recipe"]["shift"] == 2 and len(meta1["history"]) == 1 and "test accuracy" in logs[-1]
+    assert meta1["reproduce"] == tr.REPRODUCE
+
+
+def test_training_is_outside_the_package():
+    # the training code is a development script; the installed package holds the network only
+    assert not (ROOT / "ganbench" / "evaluation" / "extractors" / "train_fmnist_classifier.py").exists()
+    assert "train_fmnist_classifier" not in fc.__doc__.replace("scripts/train_fmnist_classifier.py", "")
 
 
 # --- the Fashion-MNIST files the classifier is trained and tested on --------------------------------

@@ -2,28 +2,25 @@
 plumbing of every mode with randomly initialised weights (the real weights cannot be downloaded here).
 
 What is tested with real weights only by users: the NVIDIA TorchScript's own layers (we test its
-interface and loading with a scripted stand-in of the same architecture and preprocessing) and the
-numerical values of the official weights files.
+interface and loading with a scripted stand-in of the same interface and preprocessing,
+tests/helpers/inception_standin.py) and the numerical values of the official weights files.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from unittest import mock
 
 import numpy as np
 import pytest
 import torch
 
+from ganbench.errors import ConfigError
 from ganbench.evaluation import weights as W
 from ganbench.evaluation.extractors.inception import MODES, inception, resize_for_mode
-from ganbench.evaluation.extractors.inception_arch import (
-    TorchScriptInceptionLike,
-    fid_inception_v3,
-    random_init_,
-)
+from ganbench.evaluation.extractors.inception_arch import fid_inception_v3
 from ganbench.evaluation.extractors.resize import resize_bilinear_tf1
+from tests.helpers.inception_standin import randomise_, scripted_standin
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 
@@ -85,11 +82,28 @@ def test_tf1_resize_exact_matches_torch_fidelity(src, dst):
 
 @pytest.fixture(scope="module")
 def random_state():
-    return random_init_(fid_inception_v3()).state_dict()
+    # every parameter *and* batch-norm buffer random, so a weight loaded into the wrong layer shows
+    return randomise_(fid_inception_v3(), seed=3).state_dict()
+
+
+def _swap_two_batch_norms(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` with the running statistics of two same-sized batch norms exchanged: a wrong mapping."""
+    names = [k[: -len(".running_mean")] for k in state if k.endswith(".running_mean")]
+    a, b = [n for n in names if state[f"{n}.running_mean"].shape == (192,)][:2]
+    bad = dict(state)
+    for stat in ("running_mean", "running_var", "weight", "bias"):
+        bad[f"{a}.{stat}"], bad[f"{b}.{stat}"] = state[f"{b}.{stat}"], state[f"{a}.{stat}"]
+    return bad
 
 
 def test_legacy_pytorch_equals_pytorch_fid_with_the_same_weights(random_state, tmp_path, monkeypatch):
     import pytorch_fid.inception as pfi
+
+    # the randomised batch norms are not the identity (reset BN would hide a wrong mapping)
+    bn = [k for k in random_state if k.endswith("running_var")]
+    assert len(bn) == 94 and all(
+        not torch.equal(random_state[k], torch.ones_like(random_state[k])) for k in bn
+    )
 
     # our weights path: a state-dict file loaded with weights_only=True, checksum checked
     path = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
@@ -108,31 +122,36 @@ def test_legacy_pytorch_equals_pytorch_fid_with_the_same_weights(random_state, t
     assert feats.shape == (2, 2048) and logits.shape == (2, 1008)
     torch.testing.assert_close(feats, ref, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(logits, feats @ random_state["fc.weight"].T, rtol=1e-5, atol=1e-5)
+    # the comparison can fail: two batch norms' statistics swapped move the features far beyond it
+    with mock.patch.object(pfi, "load_state_dict_from_url", return_value=_swap_two_batch_norms(random_state)):
+        wrong = pfi.InceptionV3([3]).eval()
+    with torch.no_grad():
+        moved = (wrong(x.float() / 255)[0].flatten(1) - ref).abs().max()
+    assert moved > 100 * (1e-5 + 1e-4 * ref.abs().max())
 
 
 # --- TorchScript modes: loading and interface, with a scripted stand-in ---------------------------
 
 
 @pytest.fixture(scope="module")
-def scripted_standin(tmp_path_factory):
+def standin_file(tmp_path_factory):
     """A TorchScript file with the NVIDIA file's interface (random weights), and the module itself."""
-    net = random_init_(TorchScriptInceptionLike()).eval()
-    folder = tmp_path_factory.mktemp("ts")
-    path = folder / "inception-2015-12-05.pt"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.jit.script is deprecated, still how such files are made
-        scripted = torch.jit.script(net)
-    scripted.save(str(path))
-    return path, net
+    path = tmp_path_factory.mktemp("ts") / "inception-2015-12-05.pt"
+    return path, scripted_standin(path)
 
 
-def test_torchscript_modes_equal_clean_fid_on_the_same_file(scripted_standin, monkeypatch):
+def _accept(monkeypatch, path) -> None:
+    """Make ``path`` the known TorchScript file (its checksum), as the official one would be."""
+    entry = W.KNOWN_WEIGHTS["inception-torchscript"]
+    monkeypatch.setitem(W.KNOWN_WEIGHTS, entry.key, dataclasses.replace(entry, sha256=W.file_sha256(path)))
+
+
+def test_torchscript_modes_equal_clean_fid_on_the_same_file(standin_file, monkeypatch):
     from cleanfid.inception_torchscript import InceptionV3W
     from cleanfid.resize import build_resizer
 
-    path, _ = scripted_standin
-    entry = W.KNOWN_WEIGHTS["inception-torchscript"]
-    monkeypatch.setitem(W.KNOWN_WEIGHTS, entry.key, dataclasses.replace(entry, sha256=W.file_sha256(path)))
+    path, _ = standin_file
+    _accept(monkeypatch, path)
     x = _images(2, 3, 32, seed=7)
     for mode, resize_inside in (("clean", False), ("legacy_tensorflow", True)):
         ext = inception(mode=mode, weights=str(path))
@@ -151,25 +170,44 @@ def test_torchscript_modes_equal_clean_fid_on_the_same_file(scripted_standin, mo
             torch.testing.assert_close(torch.softmax(logits, 1), probs, rtol=1e-4, atol=1e-7)
 
 
-def test_random_init_is_deterministic_and_batch_invariant(scripted_standin, monkeypatch):
-    path, _ = scripted_standin
-    entry = W.KNOWN_WEIGHTS["inception-torchscript"]
-    monkeypatch.setitem(W.KNOWN_WEIGHTS, entry.key, dataclasses.replace(entry, sha256=W.file_sha256(path)))
+def test_torchscript_modes_are_deterministic_and_batch_invariant(standin_file, monkeypatch, tmp_path):
+    path, _ = standin_file
+    _accept(monkeypatch, path)
     x = _images(3, 1, 28, seed=9)  # gray: repeated to RGB
     for mode in ("clean", "legacy_tensorflow"):
-        ext = inception(mode=mode, weights="random-init")
-        assert ext.weights_hash == "random-init" and ext.weights_file is None
+        ext = inception(mode=mode, weights=str(path))
+        assert ext.weights_hash == W.file_sha256(path) and ext.weights_file == str(path)
         feats, logits = ext(x)
         assert feats.shape == (3, 2048) and logits.shape == (3, 1008)
         assert feats.std(0).mean() > 1e-4  # distinct inputs give distinct features
         single = torch.cat([ext.features(x[i : i + 1]) for i in range(3)])
         torch.testing.assert_close(feats, single, rtol=1e-4, atol=1e-5)
-        # a fresh random-init build (here: the scripted file made from one) gives the same features
+        # a second load of the file gives the same features
         torch.testing.assert_close(inception(mode=mode, weights=str(path)).features(x), feats)
 
 
-def test_every_mode_records_its_provenance():
+def test_random_init_is_legacy_pytorch_only_deterministic_and_batch_invariant():
+    x = _images(3, 1, 28, seed=9)
+    ext = inception(mode="legacy_pytorch", weights="random-init")
+    assert ext.weights_hash == "random-init" and ext.weights_file is None
+    feats, logits = ext(x)
+    assert feats.shape == (3, 2048) and logits.shape == (3, 1008)
+    assert feats.std(0).mean() > 1e-4
+    single = torch.cat([ext.features(x[i : i + 1]) for i in range(3)])
+    torch.testing.assert_close(feats, single, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(inception(mode="legacy_pytorch", weights="random-init").features(x), feats)
+    # the TorchScript modes have no random stand-in in the package: the error says what to pass
+    for mode in ("clean", "legacy_tensorflow"):
+        with pytest.raises(ConfigError, match=r"legacy_pytorch only(.|\n)*inception-2015-12-05\.pt"):
+            inception(mode=mode, weights="random-init")
+
+
+def test_every_mode_records_its_provenance(standin_file, monkeypatch):
+    path, _ = standin_file
+    _accept(monkeypatch, path)
     for mode in MODES:
-        prov = inception(mode=mode, weights="random-init").provenance()
+        weights = "random-init" if mode == "legacy_pytorch" else str(path)
+        prov = inception(mode=mode, weights=weights).provenance()
         assert prov["mode"] == mode and prov["dim"] == 2048 and prov["num_classes"] == 1008
-        assert prov["weights_hash"] == "random-init" and prov["preprocessing"]
+        expected = "random-init" if mode == "legacy_pytorch" else W.file_sha256(path)
+        assert prov["weights_hash"] == expected and prov["preprocessing"]

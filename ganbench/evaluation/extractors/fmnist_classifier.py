@@ -3,10 +3,10 @@
 Its 128-d penultimate activations (after BatchNorm + ReLU) serve FID/KID/PR/DC on Fashion-MNIST and
 its 10 logits serve IS, class assignment and stacked mode counting (docs/protocols.md), like the MNIST
 classifier of the Stacked-MNIST protocol. Weights: ``ganbench/assets/fmnist_classifier.pt`` (a plain
-state dict, loaded with ``weights_only=True`` after its sha256 is checked), trained by
-``python -m ganbench.evaluation.extractors.train_fmnist_classifier --recipe
-recipes/extractors/fmnist_classifier.yaml``; the metadata of that run (test accuracy, recipe, time)
-is ``ganbench/assets/fmnist_classifier.json``.
+state dict, loaded with ``weights_only=True`` after its sha256 is checked), trained from a checkout by
+``python scripts/train_fmnist_classifier.py --recipe recipes/extractors/fmnist_classifier.yaml``; the
+metadata of that run (test accuracy, recipe, time, that command) is
+``ganbench/assets/fmnist_classifier.json``.
 
 Input: uint8 N×1×28×28. N×3×H×W or other sizes are accepted: RGB is converted to gray with the
 ITU-R 601 weights PIL's ``convert("L")`` uses (0.299, 0.587, 0.114; in float, not rounded), and other

@@ -15,9 +15,10 @@ mode                   preprocessing (uint8 N×C×H×W in)             network
 Gray images are repeated to 3 channels first. Logits for IS are pool3 · Wᵀ with no output bias
 (stylegan2-ada's ``no_output_bias=True``, torch-fidelity's ``logits_unbiased``).
 
-``weights="random-init"`` swaps in randomly initialised networks of the same architecture (for the
-TorchScript modes a stand-in with the TorchScript's interface, see ``inception_arch``); it exists for
-plumbing tests, is recorded as such and is never the default.
+``weights="random-init"`` (mode ``legacy_pytorch`` only) swaps in pytorch-fid's architecture with
+fixed-seed random weights; it exists for plumbing tests, is recorded as such and is never the default.
+The TorchScript modes always run NVIDIA's file, which ganbench does not rebuild (the tests script a
+stand-in with its interface, tests/helpers/inception_standin.py).
 """
 
 from __future__ import annotations
@@ -32,12 +33,7 @@ from cleanfid.resize import make_resizer
 from ganbench.errors import ConfigError
 from ganbench.evaluation import weights as W
 from ganbench.evaluation.extractors.base import FeatureExtractor, Output, to_rgb
-from ganbench.evaluation.extractors.inception_arch import (
-    Pool3,
-    TorchScriptInceptionLike,
-    fid_inception_v3,
-    random_init_,
-)
+from ganbench.evaluation.extractors.inception_arch import Pool3, fid_inception_v3, random_init_
 from ganbench.evaluation.extractors.resize import resize_bilinear_tf1
 from ganbench.registries import EXTRACTORS
 
@@ -80,7 +76,7 @@ class InceptionExtractor(FeatureExtractor):
     def __init__(self, mode: str, net: torch.nn.Module, weights_hash: str, weights_file: str | None) -> None:
         super().__init__()
         self.mode = mode
-        self.net = net  # TorchScript (or its stand-in) for clean / legacy_tensorflow; Inception3 otherwise
+        self.net = net  # NVIDIA's TorchScript for clean / legacy_tensorflow; Inception3 otherwise
         self.pool3 = Pool3(net) if mode == "legacy_pytorch" else None
         self.weights_hash = weights_hash
         self.weights_file = weights_file
@@ -110,8 +106,14 @@ class InceptionExtractor(FeatureExtractor):
 
 def _load_net(mode: str, weights: str | None) -> tuple[torch.nn.Module, str, str | None]:
     if weights == W.RANDOM_INIT:
-        net = TorchScriptInceptionLike() if mode != "legacy_pytorch" else fid_inception_v3()
-        return random_init_(net).eval().requires_grad_(False), W.RANDOM_INIT, None
+        if mode != "legacy_pytorch":
+            # a random network of another architecture would not be the mode it is recorded as
+            raise ConfigError(
+                f"inception mode {mode!r}: weights 'random-init' exists for mode legacy_pytorch only "
+                "(pytorch-fid's architecture); the TorchScript modes run NVIDIA's inception-2015-12-05.pt: "
+                "pass its path as weights (`ganbench weights` says where to get it)"
+            )
+        return random_init_(fid_inception_v3()).eval().requires_grad_(False), W.RANDOM_INIT, None
     path, digest = W.resolve(WEIGHTS_KEY[mode], weights)
     if mode == "legacy_pytorch":
         net = fid_inception_v3()
@@ -130,7 +132,7 @@ def inception(
     mode: str = "clean", weights: str | None = None, device: str | torch.device = "cpu"
 ) -> InceptionExtractor:
     """Inception-V3 extractor. ``weights``: None (resolve the official file, see ``weights.py``), a
-    path to that file, or ``"random-init"`` (plumbing tests only)."""
+    path to that file, or ``"random-init"`` (mode legacy_pytorch; plumbing tests only)."""
     if mode not in MODES:
         raise ConfigError(f"inception mode {mode!r}; valid choices: {', '.join(MODES)}")
     net, digest, path = _load_net(mode, weights)

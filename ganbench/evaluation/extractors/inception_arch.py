@@ -1,26 +1,23 @@
-"""Inception-V3 networks for FID: pytorch-fid's architecture, and a stand-in for NVIDIA's TorchScript.
+"""Inception-V3 networks for FID: pytorch-fid's architecture and its pool3 path.
 
 - :func:`fid_inception_v3` builds pytorch-fid's ``fid_inception_v3`` architecture (torchvision's
   Inception3 with 1008 classes and its TF-compatible blocks) *without* downloading anything: the
   reference function always downloads its weights, so we repeat its block table here, using the
   block classes from clean-fid's copy of pytorch-fid (a core dependency; pytorch-fid itself is a dev
   extra). A test checks the state-dict layout and outputs against ``pytorch_fid.inception``.
-- :class:`TorchScriptInceptionLike` has the interface and preprocessing of NVIDIA's
-  ``inception-2015-12-05.pt`` (``layers``, ``output``, ``forward(img, return_features, use_fp16,
-  no_output_bias)``, TF1 bilinear resize inside) on that architecture. It is only ever used with
-  random weights, to test the plumbing of the ``clean`` and ``legacy_tensorflow`` modes; the real
-  TorchScript is loaded with ``torch.jit.load``.
+- :class:`Pool3` is the path of pytorch-fid's ``InceptionV3(output_blocks=[3])`` through it.
+
+NVIDIA's ``inception-2015-12-05.pt`` (modes ``clean`` and ``legacy_tensorflow``) is not rebuilt
+here: it is loaded with ``torch.jit.load``. The tests script a stand-in with its interface
+(tests/helpers/inception_standin.py).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 import torchvision
 from cleanfid.inception_pytorch import FIDInceptionA, FIDInceptionC, FIDInceptionE_1, FIDInceptionE_2
 from torch import nn
-
-from ganbench.evaluation.extractors.resize import _tf1_grid_resize
 
 
 def fid_inception_v3() -> torchvision.models.Inception3:
@@ -73,7 +70,8 @@ class Pool3(nn.Module):
 
 def random_init_(module: nn.Module, seed: int = 0) -> nn.Module:
     """Deterministic random weights that keep activations O(1) through a deep ReLU net (He-normal
-    convolutions, unit BN), without touching the global RNG. For plumbing tests only."""
+    convolutions, unit BN), without touching the global RNG: ``weights="random-init"`` of mode
+    ``legacy_pytorch``, for plumbing tests only."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in module.modules():
@@ -86,32 +84,3 @@ def random_init_(module: nn.Module, seed: int = 0) -> nn.Module:
                 m.reset_parameters()
                 m.reset_running_stats()
     return module
-
-
-class TorchScriptInceptionLike(nn.Module):
-    """Stand-in for NVIDIA's ``inception-2015-12-05.pt`` with the same interface (random weights only)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        net = fid_inception_v3()
-        self.layers = Pool3(net)
-        self.output = nn.Linear(2048, 1008)
-
-    def forward(
-        self,
-        img: torch.Tensor,
-        return_features: bool = False,
-        use_fp16: bool = False,
-        no_output_bias: bool = False,
-    ) -> torch.Tensor:
-        x = img.to(torch.float32)
-        x = _tf1_grid_resize(x, (299, 299))  # the TorchScript resizes inside, TF1-style (float32 grid)
-        x = (x - 128) / 128
-        features = self.layers(x).reshape(-1, 2048)
-        if return_features:
-            return features
-        if no_output_bias:
-            logits = F.linear(features, self.output.weight)
-        else:
-            logits = self.output(features)
-        return F.softmax(logits, dim=1)

@@ -1,12 +1,17 @@
 """Train the ganbench Fashion-MNIST classifier from a recipe (deterministic on CPU for a given seed,
 thread count and torch build).
 
-    python -m ganbench.evaluation.extractors.train_fmnist_classifier \\
-        --recipe recipes/extractors/fmnist_classifier.yaml --out ganbench/assets/fmnist_classifier.pt
+    python scripts/train_fmnist_classifier.py --recipe recipes/extractors/fmnist_classifier.yaml
 
 Trains on the full train split (no model selection, so the test split is only ever used for the one
-reported accuracy), writes the state dict atomically, and writes ``<out>.json`` beside it with the test
-accuracy, the sha256 of the weights, the recipe, the wall time and library versions.
+reported accuracy), writes the state dict atomically (``--out``, default ``fmnist_classifier.pt`` here),
+and writes ``<out>.json`` beside it with the test accuracy, the sha256 of the weights, the recipe, the
+wall time and library versions. It says whether the weights equal the shipped
+``ganbench/assets/fmnist_classifier.pt``; to replace the shipped classifier, copy both files there and
+update ``ASSET_SHA256`` in ``ganbench/evaluation/extractors/fmnist_classifier.py``.
+
+A development script, not part of the installed package: it runs from a checkout, with ganbench
+installed (``pip install -e .``).
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ import torch.nn.functional as F
 
 from ganbench import __version__
 from ganbench.data.fashion_mnist_files import fashion_mnist_arrays
-from ganbench.evaluation.extractors.fmnist_classifier import FMNISTNet, normalize
+from ganbench.evaluation.extractors.fmnist_classifier import ASSET_SHA256, FMNISTNet, normalize
 from ganbench.evaluation.weights import file_sha256
 from ganbench.io import torch_save_atomic, write_json_atomic
 from ganbench.schema import from_dict, load_yaml
+
+REPRODUCE = "python scripts/train_fmnist_classifier.py --recipe recipes/extractors/fmnist_classifier.yaml"
 
 
 @dataclass
@@ -121,6 +128,7 @@ def _train(recipe: ClassifierRecipe, root: str | None, log) -> tuple[FMNISTNet, 
     log(f"test accuracy {test_acc:.4f} ({train_time:.0f} s training)")
     meta = {
         "test_accuracy": test_acc,
+        "reproduce": REPRODUCE,
         "train_time_s": train_time,
         "history": history,
         "recipe": asdict(recipe),
@@ -136,7 +144,11 @@ def _train(recipe: ClassifierRecipe, root: str | None, log) -> tuple[FMNISTNet, 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--recipe", required=True, help="YAML recipe (recipes/extractors/fmnist_classifier.yaml)")
-    p.add_argument("--out", required=True, help="where to write the state dict (.pt); metadata goes to .json")
+    p.add_argument(
+        "--out",
+        default="fmnist_classifier.pt",
+        help="where to write the state dict (.pt; default: fmnist_classifier.pt here); metadata: .json",
+    )
     p.add_argument("--root", default=None, help="Fashion-MNIST root (default: ganbench's lookup)")
     args = p.parse_args(argv)
     recipe = from_dict(ClassifierRecipe, load_yaml(args.recipe), f"{args.recipe}:")
@@ -146,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     meta["sha256"] = file_sha256(out)
     write_json_atomic(out.with_suffix(".json"), meta)
     print(f"wrote {out} (sha256 {meta['sha256']}) and {out.with_suffix('.json')}")
+    same = meta["sha256"] == ASSET_SHA256
+    print(
+        "the weights equal the shipped classifier's"
+        if same
+        else "the weights differ from the shipped classifier's"
+    )
     return 0
 
 
