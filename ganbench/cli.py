@@ -15,7 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganbench", description="GAN benchmarking and evaluation suite")
     parser.add_argument("--version", action="version", version=f"ganbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in (*COMMANDS, "recipes"):
         try:
             module = importlib.import_module(f"ganbench.commands.{name}")
         except ModuleNotFoundError as e:
