@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if failures:
         print(f"  each run's log: {results}/<run id>/run.log")
     if args.leaderboard:
-        from ganbench.reporting.leaderboard import write_leaderboard
+        from ganbench.reporting.writers import write_leaderboard
 
         paths = write_leaderboard(
             results, results / "leaderboard", title=f"{grid.name} leaderboard", row_keys=grid.row_keys()

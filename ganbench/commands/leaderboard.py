@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ganbench.reporting.leaderboard import write_leaderboard
+    from ganbench.reporting.writers import write_leaderboard
 
     out = Path(args.out) if args.out else Path(args.results) / "leaderboard"
     try:

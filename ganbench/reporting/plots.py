@@ -1,16 +1,20 @@
-"""Figures: sample scatters for point data (with the mode centres), image grids for images."""
+"""A run's own sample figure, written beside its record by the trainer: points as ``samples.npy``
+plus a scatter with the mode centres, images as a ``samples.png`` grid. The leaderboard's figures
+(``ganbench.reporting.figures``) read these files back."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: workers and CI have no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
+
+if TYPE_CHECKING:  # torch only for the annotation: the leaderboard reads these files without it
+    import torch
 
 SAMPLES_NPY = "samples.npy"
 SAMPLES_PNG = "samples.png"

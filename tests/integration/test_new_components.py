@@ -17,7 +17,7 @@ from ganbench.evaluation.metric import Output, is_better, output_info, register_
 from ganbench.objectives.base import LipschitzMethod
 from ganbench.objectives.lipschitz import input_gradients
 from ganbench.registries import LIPSCHITZ, METRICS, MODELS, load_all
-from ganbench.reporting.leaderboard import build_leaderboard, records_frame
+from ganbench.reporting.table import build_leaderboard, records_frame
 from ganbench.schema import from_dict
 from ganbench.training.trainer import Trainer
 

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from ganbench.reporting.leaderboard import build_leaderboard, default_row_keys
+from ganbench.reporting.table import build_leaderboard, default_row_keys
 
 
 def test_runs_without_a_row_key_stay_in_the_table():

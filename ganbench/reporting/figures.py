@@ -1,0 +1,237 @@
+"""The leaderboard's figures, drawn from ``records_frame`` runs: the sample figure (each
+configuration's samples, first seed) and the curves figure (the selection metric vs training step).
+
+Both have a column (samples) or a row (curves) of panels per column group of the table: a dataset,
+or a dataset under one set of evaluation settings when its records differ in them. A run whose
+saved samples cannot be read is named in a warning and its panel left blank; the table never
+depends on a figure.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: workers and CI have no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter  # noqa: E402
+
+from ganbench.errors import ConfigError  # noqa: E402
+from ganbench.evaluation.metric import is_lower_better  # noqa: E402
+from ganbench.reporting.plots import SAMPLES_NPY, SAMPLES_PNG, scatter_axes  # noqa: E402
+from ganbench.reporting.table import DATASET_KEY, GROUP_COL, SEED_KEY, key_columns  # noqa: E402
+
+
+def _group_column(df: pd.DataFrame) -> pd.Series:
+    """Each run's column group (the table's), or its dataset for a frame the table has not seen."""
+    return df[GROUP_COL] if GROUP_COL in df else df["cfg:" + DATASET_KEY]
+
+
+def _mixture_centres(dataset: str) -> np.ndarray | None:
+    """The mode centres of a point dataset (None for other data): the dataset owns them."""
+    import ganbench.data  # noqa: F401  (registers the datasets; imports torch, so only for point data)
+    from ganbench.registries import DATASETS
+
+    try:
+        cls = DATASETS.get(dataset)
+    except ConfigError:  # a record of a dataset this installation does not have: no centres to draw
+        return None
+    return getattr(cls(None), "centres", None) if getattr(cls, "kind", None) == "points" else None
+
+
+def _read_points(path: Path) -> np.ndarray | None:
+    """A run's saved N×2 points, or None (with a warning naming the file) when unreadable: an
+    object array (refused: loading it would unpickle), a truncated file, the wrong shape."""
+    try:
+        pts = np.load(path)  # allow_pickle=False
+    except (ValueError, OSError, EOFError) as e:
+        print(
+            f"warning: {path}: cannot read the samples ({e}); its figure panel is left blank", file=sys.stderr
+        )
+        return None
+    if not isinstance(pts, np.ndarray) or pts.ndim != 2 or pts.shape[1] < 2 or pts.dtype.kind not in "fiu":
+        what = (
+            f"{pts.dtype} array of shape {pts.shape}" if isinstance(pts, np.ndarray) else type(pts).__name__
+        )
+        print(f"warning: {path}: not an N×2 array of points ({what}); its figure panel is left blank",
+              file=sys.stderr)  # fmt: skip
+        return None
+    return pts
+
+
+def _read_image(path: Path) -> np.ndarray | None:
+    try:
+        return plt.imread(path)
+    except (OSError, ValueError, SyntaxError) as e:  # PIL raises SyntaxError on some broken PNGs
+        print(
+            f"warning: {path}: cannot read the image ({e}); its figure panel is left blank", file=sys.stderr
+        )
+        return None
+
+
+def sample_figure(df: pd.DataFrame, row_keys: list[str], path: Path) -> Path | None:
+    """A grid of samples (first seed of each configuration). Point data is drawn as scatters with
+    the mode centres, images as the run's saved sample grid. With two or more row keys (e.g. loss ×
+    Lipschitz method) the figure is a matrix: the last key across within each column group, the
+    combinations of the others down; with one key, one row per configuration and one column per
+    column group (a dataset, unless its evaluation settings differ)."""
+    df = df[df["status"].isin(["finished", "diverged"])]
+    has_points = [Path(d, SAMPLES_NPY).exists() for d in df["dir"]]
+    has_images = [Path(d, SAMPLES_PNG).exists() for d in df["dir"]]
+    df = df[[p or i for p, i in zip(has_points, has_images)]]
+    if df.empty:
+        return None
+    df = df.sort_values(f"cfg:{SEED_KEY}")
+    group = _group_column(df)
+    datasets = sorted(group.unique())
+    keys = key_columns(df, row_keys)
+    key_cols = list(keys.columns)
+    if len(key_cols) >= 2:
+        down = sorted(set(keys[key_cols[:-1]].itertuples(index=False, name=None)))
+        across = sorted(keys[key_cols[-1]].unique())
+        cells = [[(ds, (*d, a)) for ds in datasets for a in across] for d in down]
+    else:
+        configs = sorted(set(keys.itertuples(index=False, name=None)))
+        cells = [[(ds, key) for ds in datasets] for key in configs]
+    # (column group, config key) -> the run with the lowest seed (df is sorted by seed)
+    keyed: dict[tuple[Any, tuple[str, ...]], pd.Series] = {}
+    for (_, r), g, key in zip(df.iterrows(), group, keys.itertuples(index=False, name=None)):
+        keyed.setdefault((g, key), r)
+    n_rows, n_cols = len(cells), len(cells[0])
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.9 * n_cols, 1.9 * n_rows), dpi=100, squeeze=False)
+    matrix = len(key_cols) >= 2
+    across_name = key_cols[-1].removeprefix("cfg:").rsplit(".", 1)[-1]
+    centres: dict[str, np.ndarray | None] = {}
+    for i, row in enumerate(cells):
+        for j, (ds, key) in enumerate(row):
+            ax = axes[i][j]
+            # a matrix is labelled at its edges (column heads, row names): per-panel titles of
+            # three keys overlap their neighbours
+            title = (
+                (f"{ds}\n{across_name}: {key[-1]}" if i == 0 else "")
+                if matrix
+                else f"{ds}: {' / '.join(key)}"
+            )
+            if matrix and j == 0:
+                ax.text(-0.06, 0.5, " / ".join(key[:-1]), rotation=90, transform=ax.transAxes, ha="right",
+                        va="center", fontsize=7)  # fmt: skip
+            run = keyed.get((ds, key))
+            run_dir = Path(run["dir"]) if run is not None else None
+            if run_dir is not None and (run_dir / SAMPLES_NPY).exists():
+                pts = _read_points(run_dir / SAMPLES_NPY)
+                if pts is not None:
+                    dataset = run["cfg:" + DATASET_KEY]
+                    if dataset not in centres:
+                        centres[dataset] = _mixture_centres(dataset)
+                    scatter_axes(ax, pts, centres[dataset], title=title)
+                    continue
+            elif run_dir is not None:
+                image = _read_image(run_dir / SAMPLES_PNG)
+                if image is not None:
+                    ax.imshow(image)
+            ax.set_title(title, fontsize=7)
+            ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+MAX_LINES_PER_PANEL = 8  # beyond this a single panel's lines and legend stop being readable
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
+
+
+def curves_figure(runs: pd.DataFrame, row_keys: list[str], path: Path) -> Path | None:
+    """Metric vs training step from each run's periodic evaluations (``records_frame``'s ``evals``),
+    mean over seeds. One row of panels per column group (a dataset, unless its evaluation settings
+    differ). When a dataset has more configurations than fit in one panel and there are two or more
+    row keys, the first key (e.g. the architecture) gets a panel per value; within a panel the next
+    key sets the colour and the rest the line style, and the legends sit outside the axes so they
+    never cover a curve."""
+    runs = runs[runs["status"].isin(["finished", "diverged"])]
+    keys = key_columns(runs, row_keys)
+    group = _group_column(runs)
+    key_names = [c.removeprefix("cfg:") if c.startswith("cfg:") else "run" for c in keys.columns]
+    rows = []
+    for (_, run), g, key in zip(runs.iterrows(), group, keys.itertuples(index=False, name=None)):
+        if not run["evals"]:
+            continue
+        selection = run.get("cfg:eval.selection_metric")
+        metric = selection if isinstance(selection, str) else run["cfg:eval.metrics"][0]
+        for e in run["evals"]:
+            if isinstance(e.get(metric), (int, float)):
+                rows.append(
+                    {"dataset": g, "key": key, "metric": metric, "step": e["step"],
+                     "value": e[metric]}
+                )  # fmt: skip
+    if not rows:
+        return None
+    df = pd.DataFrame(rows)
+    n_keys = len(key_names)
+    datasets = sorted(df["dataset"].unique())
+    split = n_keys >= 2 and df.groupby("dataset")["key"].nunique().max() > MAX_LINES_PER_PANEL
+    panels = sorted({k[0] for k in df["key"]}) if split else [None]
+    line_keys = sorted({k[1:] if split else k for k in df["key"]})
+    colour_of = {v: i for i, v in enumerate(sorted({k[0] for k in line_keys}))}
+    style_of = {v: i for i, v in enumerate(sorted({k[1:] for k in line_keys}))}
+    cmap = plt.get_cmap("tab10" if len(colour_of) <= 10 else "tab20")
+
+    def line_format(line_key: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            "color": cmap(colour_of[line_key[0]] % cmap.N),
+            "linestyle": LINESTYLES[style_of[line_key[1:]] % len(LINESTYLES)],
+        }
+
+    fig, axes = plt.subplots(
+        len(datasets), len(panels), figsize=(4 * len(panels), 3.2 * len(datasets)), dpi=100,
+        squeeze=False, sharey="row",
+    )  # fmt: skip
+    for i, ds in enumerate(datasets):
+        sub = df[df["dataset"] == ds]
+        for j, panel in enumerate(panels):
+            ax = axes[i][j]
+            in_panel = sub if panel is None else sub[sub["key"].map(lambda k, p=panel: k[0] == p)]
+            for key, grp in in_panel.groupby("key"):
+                mean = grp.groupby("step")["value"].mean()
+                ax.plot(mean.index, mean.values, linewidth=1.2, **line_format(key[1:] if split else key))
+            title = ds if panel is None else f"{ds} · {panel}"
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("generator step")
+            if j == 0:
+                ax.set_ylabel(", ".join(sorted(sub["metric"].unique())))
+            if is_lower_better(sub["metric"].iloc[0]):
+                ax.set_yscale("log")  # FID-like metrics fall over decades; plain numbers on the ticks
+                ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+                ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+                ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.grid(alpha=0.3, linewidth=0.5)
+    # Legends outside the axes: one for colour (and one for line style when a key sets it).
+    line_names = key_names[1:] if split else key_names
+    legends = []
+    if len(style_of) > 1:
+        colour_handles = [Line2D([], [], color=cmap(i % cmap.N)) for i in colour_of.values()]
+        style_handles = [
+            Line2D([], [], color="0.3", linestyle=LINESTYLES[i % len(LINESTYLES)]) for i in style_of.values()
+        ]
+        legends.append((colour_handles, [str(v) for v in colour_of], line_names[0] if line_names else ""))
+        legends.append((style_handles, [" / ".join(v) for v in style_of], " / ".join(line_names[1:])))
+    else:
+        handles = [Line2D([], [], **line_format(k)) for k in line_keys]
+        legends.append((handles, [" / ".join(k) for k in line_keys], " / ".join(line_names)))
+    if len(df["key"].unique()) == 1:
+        legends = []  # one configuration: the panel title and the table say which
+    fig.tight_layout()
+    for (handles, labels, title), (loc, y) in zip(legends, [("upper left", 1.0), ("lower left", 0.0)]):
+        fig.legend(
+            handles, labels, title=title or None, loc=loc, bbox_to_anchor=(1.0, y), fontsize=8,
+            title_fontsize=8, frameon=False,
+        )  # fmt: skip
+    fig.savefig(path, bbox_inches="tight")  # "tight" grows the canvas to hold the outside legends
+    plt.close(fig)
+    return path

@@ -1,0 +1,303 @@
+"""The leaderboard table: run records → one pandas row per run → aggregated, ranked rows.
+
+Rows are the configurations being compared (by default every config key that varies across the
+records except the dataset, the seed and the evaluation settings); column groups are datasets, and
+within a dataset each distinct set of evaluation settings (``ganbench.reporting.settings``): records
+measured differently are never averaged into one cell. Each cell is mean ± std (ddof=1) over
+training seeds with the seed count. Rows are ranked by the mean, over column groups, of their rank
+on the primary metric: the one every run selected its checkpoint by, else the declared score with
+the lowest ``rank_priority`` present. Metric facts (direction, header, role) are asked of
+``ganbench.evaluation.metric``; this module keeps no metric names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ganbench.errors import ConfigError
+from ganbench.evaluation.metric import display_order, is_lower_better, output_info
+from ganbench.records import iter_records
+from ganbench.reporting.settings import ColumnGroup, column_groups, header_suffix, key_text, record_provenance
+
+DATASET_KEY = "data.name"
+SEED_KEY = "seed"
+GROUP_COL = "column_group"  # each run's column-group label, for the figures
+# Config keys that never define a default row: identity, runtime, bookkeeping, evaluation settings
+# (those make column groups instead).
+_NEVER_ROWS = ("name", "runtime.", "train.checkpoint_every", "train.log_every", "eval.")
+# What the benchmark compares: kept as rows over keys that vary along with them.
+BENCHMARK_AXES = ("model.name", "model.conditioning", "objective.loss", "objective.lipschitz")
+
+
+def _header(key: str) -> str:
+    info = output_info(key)
+    return info.header if info is not None else key
+
+
+def _default_metrics(present: list[str]) -> list[str]:
+    """The score columns: declared scores in table order, then undeclared keys alphabetically."""
+    declared = [o.key for o in display_order() if o.role == "score" and not o.key.endswith("*")]
+    known = {k for k in present if output_info(k) is not None}
+    return [m for m in declared if m in present] + sorted(k for k in present if k not in known)
+
+
+def _primary_order() -> list[str]:
+    ranked = [o for o in display_order() if o.rank_priority is not None]
+    return [o.key for o in sorted(ranked, key=lambda o: o.rank_priority)]
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{key}."))
+        else:
+            out[key] = tuple(v) if isinstance(v, list) else v
+    return out
+
+
+def _malformed(rec: dict[str, Any]) -> str | None:
+    """What makes a record (valid JSON, with a status) unusable for the table, or None."""
+    if not isinstance(rec.get("run_id"), str) or not rec["run_id"]:
+        return "no run_id"
+    if not isinstance(rec.get("config"), dict):
+        return f"config is {type(rec.get('config')).__name__}, not a mapping"
+    for section, kind in (("metrics", dict), ("compute", dict), ("provenance", dict), ("evals", list)):
+        if rec.get(section) is not None and not isinstance(rec[section], kind):
+            return (
+                f"{section} is {type(rec[section]).__name__}, not a {'list' if kind is list else 'mapping'}"
+            )
+    return None
+
+
+def records_frame(results_dir: str | Path) -> pd.DataFrame:
+    """One row per run: flattened config (``cfg:`` columns), metrics (``m:``), evaluation provenance
+    (``ev:``), periodic evaluations, status, compute, paths. A record that is not a usable run
+    record is skipped with a warning naming its file, like a truncated one."""
+    rows = []
+    for path, rec in iter_records(results_dir):
+        problem = _malformed(rec)
+        if problem is not None:
+            print(f"warning: skipping {path}: not a ganbench run record ({problem})", file=sys.stderr)
+            continue
+        row = {f"cfg:{k}": v for k, v in _flatten(rec["config"]).items()}
+        row.update(
+            {f"m:{k}": v for k, v in (rec.get("metrics") or {}).items() if isinstance(v, (int, float))}
+        )
+        row.update(record_provenance(rec))
+        compute = rec.get("compute") or {}
+        row.update(
+            {
+                "run_id": rec["run_id"],
+                "status": rec["status"],
+                "error": rec.get("error"),
+                "dir": str(path.parent),
+                "wall_time_s": compute.get("wall_time_s"),
+                "steps_per_s": compute.get("steps_per_s"),
+                "evals": rec.get("evals") or [],
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def default_row_keys(df: pd.DataFrame) -> list[str]:
+    """The config keys that vary across runs, less those the other varying keys determine: a grid's
+    overrides (e.g. a width set per architecture) vary with its axes but are not axes themselves.
+    Of two keys that determine each other (a D norm set per Lipschitz method) the benchmark's own
+    axes (BENCHMARK_AXES) stay, then the earlier key."""
+    candidates = [
+        col[4:]
+        for col in df.columns
+        if col.startswith("cfg:")
+        and col[4:] not in (DATASET_KEY, SEED_KEY)
+        and not any(col[4:] == p or col[4:].startswith(p) for p in _NEVER_ROWS)
+    ]
+    # the table's text ("—" for a key a run lacks): astype(str) keeps NaN as NaN in pandas 3
+    text = as_key_text(df[[f"cfg:{k}" for k in candidates]])
+    text.columns = candidates
+    keys = [k for k in candidates if text[k].nunique() > 1]
+    drop_order = [k for k in reversed(keys) if k not in BENCHMARK_AXES] + [
+        k for k in reversed(keys) if k in BENCHMARK_AXES
+    ]
+    for key in drop_order:
+        others = [k for k in keys if k != key]
+        if others and (text.groupby(others, dropna=False)[key].nunique() <= 1).all():
+            keys.remove(key)
+    return keys
+
+
+def as_key_text(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.apply(lambda col: col.map(key_text))
+
+
+def key_columns(df: pd.DataFrame, row_keys: list[str]) -> pd.DataFrame:
+    """Each run's row-key values as the table writes them, one column per key, for the figures.
+    Runs compared by no config key (build_leaderboard's stand-in "run") are told apart by run id."""
+    cols = [f"cfg:{k}" for k in row_keys if f"cfg:{k}" in df.columns] or ["run_id"]
+    return as_key_text(df[cols])
+
+
+def _cell(values: pd.Series, diverged: int) -> str:
+    finite = values[np.isfinite(values.astype(float))]
+    n = len(values)
+    if n == 0:
+        return "—"
+    if len(finite) == 0:
+        text = "NaN"
+    elif len(finite) == 1:
+        text = f"{finite.iloc[0]:.3g}"
+    else:
+        text = f"{finite.mean():.3g} ± {finite.std(ddof=1):.2g}"
+    notes = []
+    if len(finite) < n:
+        notes.append(f"NaN in {n - len(finite)}")
+    if diverged:
+        notes.append(f"{diverged} diverged")
+    return f"{text} (n={n}{'; ' + ', '.join(notes) if notes else ''})"
+
+
+def _selection_metrics(df: pd.DataFrame) -> list[str]:
+    """The metric every run selected its checkpoint by (e.g. modes on stacked data), if they agree:
+    what the runs were tuned for is what the table ranks by."""
+    col = "cfg:eval.selection_metric"
+    values = set(df[col].dropna()) if col in df else set()
+    return list(values) if len(values) == 1 else []
+
+
+def _check_row_keys(df: pd.DataFrame, row_keys: list[str]) -> None:
+    """Every row key is a config key of the records (a typo would be a KeyError deep in pandas)."""
+    valid = sorted(c[4:] for c in df.columns if c.startswith("cfg:"))
+    unknown = [k for k in row_keys if k not in valid]
+    if unknown:
+        hints = [m for k in unknown for m in difflib.get_close_matches(k, valid, n=1)]
+        raise ConfigError(
+            f"--rows: unknown row key(s) {', '.join(map(repr, unknown))}"
+            + (f" (did you mean {', '.join(map(repr, hints))}?)" if hints else "")
+            + f"; valid row keys (config keys of these records): {', '.join(valid)}"
+        )
+
+
+def _check_metrics(present: list[str], metrics: list[str]) -> None:
+    """Every requested metric is in some record: an unknown name would be a NaN column the table
+    is ranked by."""
+    unknown = [m for m in metrics if m not in present]
+    if unknown:
+        hints = [m for k in unknown for m in difflib.get_close_matches(k, present, n=1)]
+        raise ConfigError(
+            f"--metrics: unknown metric(s) {', '.join(map(repr, unknown))}"
+            + (f" (did you mean {', '.join(map(repr, hints))}?)" if hints else "")
+            + f"; the records have: {', '.join(sorted(present)) or 'no metrics'}"
+        )
+
+
+@dataclass
+class Leaderboard:
+    """The aggregated table. ``numeric`` has, per column group × metric, the mean, std (ddof=1), n
+    and a per-group rank; ``display`` the same as text cells; ``groups`` what each column group is
+    (dataset and evaluation settings); ``run_groups`` each run's group label (index of the input)."""
+
+    display: pd.DataFrame
+    numeric: pd.DataFrame
+    row_keys: list[str]
+    metrics: list[str]
+    groups: list[ColumnGroup]
+    run_groups: pd.Series
+
+    @property
+    def split_settings(self) -> bool:
+        """Whether some dataset has more than one column group (settings that differ)."""
+        return len({g.dataset for g in self.groups}) < len(self.groups)
+
+
+def leaderboard(
+    df: pd.DataFrame, row_keys: list[str] | None = None, metrics: list[str] | None = None
+) -> Leaderboard:
+    """Aggregate the runs of ``records_frame`` (finished and diverged ones) into a Leaderboard."""
+    df = df[df["status"].isin(["finished", "diverged"])].copy()
+    if df.empty:
+        raise ValueError("no finished or diverged run records to aggregate")
+    if row_keys is None:
+        row_keys = default_row_keys(df)
+    else:
+        _check_row_keys(df, row_keys)
+    if "cfg:" + DATASET_KEY not in df.columns:
+        df["cfg:" + DATASET_KEY] = "data"
+    present = [c[2:] for c in df.columns if c.startswith("m:")]
+    if metrics is None:
+        # settings, per-class intra-FIDs and the per-input Lipschitz estimates: --metrics shows them
+        metrics = _default_metrics(present)
+    else:
+        _check_metrics(present, metrics)
+    if not metrics:
+        raise ValueError("the run records have no metrics to tabulate")
+    primary = next((m for m in _selection_metrics(df) + _primary_order() if m in metrics), metrics[0])
+    metrics = [primary] + [m for m in metrics if m != primary]  # the ranking metric leads the table
+    run_groups, groups = column_groups(df, "cfg:" + DATASET_KEY, row_keys)
+    df[GROUP_COL] = run_groups
+    group_cols = [f"cfg:{k}" for k in row_keys]
+    if not group_cols:
+        df["cfg:run"] = "all"
+        group_cols, row_keys = ["cfg:run"], ["run"]
+    for col in group_cols:
+        # a key some records lack (NaN) is a value of its own ("—"): with pandas >= 3, astype(str)
+        # keeps NaN and groupby would silently drop those runs from the table
+        df[col] = df[col].map(key_text)
+    numeric_rows, display_rows = [], []
+    for key, grp in df.groupby(group_cols, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        num: dict[str, Any] = dict(zip(row_keys, key))
+        disp: dict[str, Any] = dict(zip(row_keys, key))
+        for g in groups:
+            sub = grp[grp[GROUP_COL] == g.label]
+            diverged = int((sub["status"] == "diverged").sum())
+            for m in metrics:
+                col = f"m:{m}"
+                # a run without the metric (diverged before evaluation) counts as NaN: n never hides it
+                vals = sub[col].astype(float) if col in sub else pd.Series([math.nan] * len(sub))
+                finite = vals[np.isfinite(vals.astype(float))]
+                num[f"{g.label}/{m}/mean"] = finite.mean() if len(finite) else math.nan
+                num[f"{g.label}/{m}/std"] = finite.std(ddof=1) if len(finite) > 1 else math.nan
+                num[f"{g.label}/{m}/n"] = len(vals)
+                header = f"{g.label} {_header(m)}{header_suffix(m, g)}"
+                disp[header] = _cell(vals, diverged if m == metrics[0] else 0)
+        numeric_rows.append(num)
+        display_rows.append(disp)
+    numeric = pd.DataFrame(numeric_rows)
+    display = pd.DataFrame(display_rows)
+    ranks = []
+    for g in groups:
+        col = f"{g.label}/{primary}/mean"
+        ascending = is_lower_better(primary)
+        # NaN (no usable value) ranks last
+        filled = numeric[col].fillna(math.inf if ascending else -math.inf)
+        numeric[f"{g.label}/rank"] = filled.rank(ascending=ascending, method="min")
+        ranks.append(numeric[f"{g.label}/rank"])
+    numeric["rank"] = pd.concat(ranks, axis=1).mean(axis=1)
+    display.insert(0, "rank", numeric["rank"].rank(method="min").astype(int))
+    order = numeric["rank"].sort_values(kind="stable").index
+    return Leaderboard(
+        display.loc[order].reset_index(drop=True),
+        numeric.loc[order].reset_index(drop=True),
+        row_keys,
+        metrics,
+        groups,
+        run_groups,
+    )
+
+
+def build_leaderboard(
+    df: pd.DataFrame, row_keys: list[str] | None = None, metrics: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+    """(display table, numeric table, row keys, metrics) of :func:`leaderboard`."""
+    lb = leaderboard(df, row_keys, metrics)
+    return lb.display, lb.numeric, lb.row_keys, lb.metrics
