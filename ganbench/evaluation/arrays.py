@@ -50,11 +50,20 @@ def same_dims(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> Non
         raise SourceError(f"feature dimensions differ: {name_a} has {a.shape[1]}, {name_b} has {b.shape[1]}")
 
 
-def as_labels(y: ArrayLike, name: str, n: int) -> np.ndarray:
-    """Integer class labels as a 1-D numpy array of length ``n``."""
-    arr = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise SourceError(f"{name}: expected {n} labels (1-D), got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise SourceError(f"{name}: labels must be integers, got dtype {arr.dtype}")
-    return arr
+def as_labels(y: ArrayLike, name: str, n: int, num_classes: int | None = None) -> torch.Tensor:
+    """Class labels as a 1-D int64 CPU tensor of length ``n``, each in 0..num_classes-1.
+
+    The one label check of the evaluation core: metric inputs, stored labels of a source and the
+    labels a generator is asked for all go through it.
+    """
+    t = y.detach().cpu() if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
+    if t.ndim != 1 or t.shape[0] != n:
+        raise SourceError(f"{name}: expected {n} labels (a 1-D array), got shape {tuple(t.shape)}")
+    if t.dtype.is_floating_point or t.dtype == torch.bool or t.is_complex():
+        raise SourceError(f"{name}: labels must be integers, got dtype {t.dtype}")
+    t = t.to(torch.int64)
+    if n and int(t.min()) < 0:
+        raise SourceError(f"{name}: labels must be >= 0, got {int(t.min())}")
+    if n and num_classes is not None and int(t.max()) >= num_classes:
+        raise SourceError(f"{name}: label {int(t.max())} is out of range for {num_classes} classes")
+    return t

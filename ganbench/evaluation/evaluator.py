@@ -1,7 +1,9 @@
 """The evaluator: sampler → (feature extractor) → metrics. It knows nothing of training.
 
-``generate`` draws a seeded sample from any generator; ``evaluate_points`` computes the metrics of
-point data (2-D toys); image metrics go through feature extractors and reference statistics.
+``generate`` draws a seeded sample from any generator (latents by the one pinned protocol,
+:func:`ganbench.evaluation.sources.generator.sample_latents`); ``evaluate_points`` computes the
+metrics of point data (2-D toys); image metrics go through feature extractors and reference
+statistics (:mod:`ganbench.evaluation.images`); ``evaluate`` picks one by the dataset's kind.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ import torch
 from torch import nn
 
 from ganbench.errors import SourceError
-from ganbench.evaluation.inputs import EvalInputs
-from ganbench.evaluation.metric import get_metric
+from ganbench.evaluation.images import evaluate_image_generator
+from ganbench.evaluation.inputs import EvalInputs, compute_metrics
+from ganbench.evaluation.sources.generator import sample_latents
+
+__all__ = ["compute_metrics", "evaluate", "evaluate_points", "generate"]
 
 
 @torch.no_grad()
@@ -30,10 +35,7 @@ def generate(
     generator so the same seed gives the same latents on any device. G is put in eval mode."""
     was_training = G.training
     G.eval()
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, G.z_dim, generator=gen)
-    if labels is None and num_classes:
-        labels = torch.randint(num_classes, (n,), generator=gen)
+    z, labels = sample_latents(n, G.z_dim, seed, num_classes, labels, f"generator {type(G).__name__}")
     out = []
     try:
         for i in range(0, n, batch_size):
@@ -45,20 +47,6 @@ def generate(
     if not torch.isfinite(samples).all():
         raise SourceError("generator produced NaN or inf samples")
     return samples, labels
-
-
-def compute_metrics(
-    names: list[str], inputs: EvalInputs, params: dict[str, dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    """Run the named metrics on filled inputs, each with its keyword ``params[name]``; the result is a
-    flat dict (metric keys may be prefixed by the metric when two metrics return the same key). Each
-    metric checks its own inputs (a declared substitute stands in for a missing field)."""
-    result: dict[str, Any] = {}
-    for name in names:
-        metric = get_metric(name, "eval.metrics")
-        for key, value in metric(inputs, **(params or {}).get(name, {})).items():
-            result[key if key not in result else f"{name}_{key}"] = value
-    return result
 
 
 def evaluate_points(
@@ -77,6 +65,4 @@ def evaluate(
     samples). Point data is scored directly; images go through a feature extractor."""
     if data.kind == "points":
         return evaluate_points(G, data, eval_cfg.metrics, eval_cfg.n_samples, seed, device)
-    from ganbench.evaluation.images import evaluate_image_generator
-
     return evaluate_image_generator(G, data, eval_cfg, seed, device)

@@ -13,27 +13,17 @@ import torch
 
 from ganbench.errors import SourceError
 from ganbench.evaluation.arrays import ArrayLike, as_features, same_dims
-
-# rows per chunk when accumulating the covariance: bounds the float64 copy to ~128 MiB at 2048-d
-_COV_CHUNK_ROWS = 8192
+from ganbench.evaluation.statistics import FeatureStatistics
 
 
 def feature_statistics(features: ArrayLike, name: str = "features") -> tuple[ArrayLike, ArrayLike]:
-    """Mean and unbiased (N−1) covariance in float64.
+    """Mean and unbiased (N−1) covariance in float64, through the one accumulator
+    (:class:`ganbench.evaluation.statistics.FeatureStatistics`: chunked, never a full float64 copy).
 
     numpy in -> numpy out; a torch tensor in -> float64 tensors on its device (GPU stays on GPU).
     """
-    as_numpy = not isinstance(features, torch.Tensor)
-    x = as_features(features, name, min_rows=2)
-    n = x.shape[0]
-    mu = x.sum(dim=0, dtype=torch.float64) / n
-    sigma = torch.zeros(x.shape[1], x.shape[1], dtype=torch.float64, device=x.device)
-    # chunked so a float32 input never needs a full float64 copy
-    for start in range(0, n, _COV_CHUNK_ROWS):
-        c = x[start : start + _COV_CHUNK_ROWS].to(torch.float64) - mu
-        sigma.addmm_(c.T, c)
-    sigma /= n - 1
-    if as_numpy:
+    mu, sigma = FeatureStatistics(name=name).add(features).mean_cov()
+    if not isinstance(features, torch.Tensor):
         return mu.cpu().numpy(), sigma.cpu().numpy()
     return mu, sigma
 

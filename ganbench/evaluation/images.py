@@ -11,6 +11,10 @@ statistics of a real split. The trainer (:func:`evaluate_image_generator`) and `
   ``fake_labels``, e.g. intra-FID) get their own sample set from a conditional generator: as many
   fakes per class as reals of that class in the reference split (docs/protocols.md); stored labelled
   images (class folders, an npz ``labels`` array) are used as they are.
+
+:func:`evaluate_source` reads top to bottom in four steps: :func:`plan` (every check, including
+every sample count, before any work), :func:`extract` (reference statistics and the generated
+sets, through the one extraction loop), :func:`score` (the metrics) and :func:`provenance`.
 """
 
 from __future__ import annotations
@@ -25,10 +29,16 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from ganbench.data.preprocess import to_float
 from ganbench.errors import ConfigError, SourceError
-from ganbench.evaluation.metric import get_metric
+from ganbench.evaluation.inputs import EvalInputs, compute_metrics
+from ganbench.evaluation.metric import Metric, get_metric
+from ganbench.evaluation.reference import reference_statistics
+from ganbench.evaluation.sources import EvalSource, GeneratorSource, conform
+from ganbench.evaluation.stacked import PerChannelExtractor
+from ganbench.evaluation.statistics import Extracted, extract_features
+from ganbench.registries import EXTRACTORS
 from ganbench.schema import check_params
 
 DEFAULT_BATCH_SIZE = 250
@@ -45,15 +55,11 @@ REAL_FIELDS = ("real_features", "real_stats", "real_labels")
 
 def build_extractor(name: str | None, params: dict[str, Any], data: Any, device: torch.device | str) -> Any:
     """The configured extractor on ``device``; per channel on stacked datasets with the classifier."""
-    from ganbench.registries import EXTRACTORS
-
     name = name or data.default_extractor
     factory = EXTRACTORS.get(name, "extractor")
     checked = check_params(factory, dict(params), f"extractor {name!r} options", skip=("device",))
     extractor = factory(**checked, device=device)
     if data.stacked and name == data.default_extractor:  # the protocol's classifier, per channel
-        from ganbench.evaluation.stacked import PerChannelExtractor
-
         extractor = PerChannelExtractor(extractor)
     return extractor.eval()
 
@@ -81,18 +87,8 @@ def dataset_identity(data: Any) -> str:
     return f"{data.name}#{digest[:12]}"
 
 
-@dataclass
-class FakeSet:
-    features: torch.Tensor | None
-    logits: torch.Tensor | None
-    labels: torch.Tensor | None
-    n: int
-    preview: torch.Tensor = field(default_factory=lambda: torch.empty(0, dtype=torch.uint8))
-
-
-@torch.no_grad()
 def extract_source(
-    source: Any,
+    source: EvalSource,
     n: int,
     seed: int,
     extractor: Any,
@@ -102,49 +98,28 @@ def extract_source(
     resize: bool = False,
     progress: bool = False,
     desc: str = "samples",
-) -> FakeSet:
-    """Features/logits of ``n`` samples of ``source`` (uint8, conformed to the reference ``shape``)."""
-    from ganbench.evaluation.sources import conform
-
-    feats, logits, ys, preview = [], [], [], []
-    kept = 0
-    with tqdm(total=n, desc=desc, disable=not progress, leave=False) as bar:
-        for images, y in source.batches(n, batch_size, seed, labels):
-            images = conform(images, shape, str(source), resize)
-            f, lg = extractor(images)
-            feats.append(f.cpu())
-            if lg is not None:
-                logits.append(lg.cpu())
-            if y is not None:
-                ys.append(y.cpu())
-            if kept < PREVIEW:
-                preview.append(images[: PREVIEW - kept].cpu())
-                kept += len(preview[-1])
-            bar.update(len(images))
-    features = torch.cat(feats)
-    if len(features) != n:
-        raise SourceError(f"{source}: gave {len(features)} samples, {n} were asked for")
-    for t, what in ((features, "features"), (torch.cat(logits) if logits else None, "logits")):
-        if t is not None and not bool(torch.isfinite(t).all()):
-            bad = int((~torch.isfinite(t)).any(dim=1).sum())
-            raise SourceError(
-                f"{source}: extractor {extractor.name!r} gave NaN or inf {what} for {bad} samples"
-            )
-    return FakeSet(
-        features,
-        torch.cat(logits) if logits else None,
-        torch.cat(ys) if ys else None,
+) -> Extracted:
+    """Features (kept), logits and labels of ``n`` samples of ``source`` (uint8, conformed to the
+    reference ``shape``), through the one extraction loop; the first :data:`PREVIEW` images too."""
+    return extract_features(
+        extractor,
+        source.batches(n, batch_size, seed, labels),
+        str(source),
         n,
-        torch.cat(preview) if preview else torch.empty(0, dtype=torch.uint8),
+        keep_features=True,
+        keep_logits=True,
+        transform=lambda images: conform(images, shape, str(source), resize),
+        preview=PREVIEW,
+        progress=progress,
+        desc=desc,
+        leave=False,
     )
 
 
 def _inputs(
-    needs: set[str], fake: FakeSet, ref: dict[str, Any] | None, data: Any, seed: int, device: Any
-) -> Any:
+    needs: set[str], fake: Extracted, ref: dict[str, Any] | None, data: Any, seed: int, device: Any
+) -> EvalInputs:
     """EvalInputs holding only the fields in ``needs``."""
-    from ganbench.evaluation.inputs import EvalInputs
-
     inputs = EvalInputs(dataset=data, seed=seed, device=torch.device(device))
     if "fake_features" in needs:
         inputs.fake_features = fake.features
@@ -163,7 +138,7 @@ def _inputs(
 
 
 # ---------------------------------------------------------------------------------------------
-# the evaluation
+# the evaluation: plan -> extract -> score -> provenance
 
 
 @dataclass
@@ -173,8 +148,236 @@ class EvalResult:
     preview: torch.Tensor  # uint8 N×C×H×W, the first samples scored (for an image grid)
 
 
+@dataclass
+class Plan:
+    """What an evaluation will do, decided and checked before any image is read."""
+
+    names: list[str]  # the metrics, in the order asked
+    metrics: dict[str, Metric]
+    params: dict[str, dict[str, Any]]
+    plain: list[str]  # scored on the n generated samples
+    labelled: list[str]  # need labelled fakes (per-class metrics)
+    n: int
+    split: str
+    ref_data: Any  # the reference DataSource (``data`` on ``split``)
+    shape: tuple[int, int, int]  # the reference images' C, H, W
+    n_real: int | None  # first n_real reference images (None = all)
+    extractor: Any
+    batch_size: int
+
+    def needs(self, names: list[str]) -> set[str]:
+        return set().union(*(self.metrics[m].needs for m in names)) if names else set()
+
+    @property
+    def real_needs(self) -> set[str]:
+        return self.needs(self.names) & set(REAL_FIELDS)
+
+    def main_pass(self, source: EvalSource) -> bool:
+        """Whether the n plain samples are drawn (plain metrics, or stored labels to score)."""
+        return bool(self.plain) or (bool(self.labelled) and not source.conditional)
+
+
+def plan(
+    source: EvalSource,
+    data: Any,
+    eval_cfg: Any,
+    seed: int,
+    device: torch.device | str,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Plan:
+    """Check everything that can be checked before any work (metrics, kinds of data, labels, every
+    sample count) and build the extractor; raise ConfigError/SourceError naming what to change."""
+    if getattr(data, "kind", None) != "images":
+        raise ConfigError(
+            f"image evaluation needs an image dataset; {getattr(data, 'name', data)!r} holds points"
+        )
+    names = list(eval_cfg.metrics)
+    if not names:
+        raise ConfigError("no metrics to compute (eval.metrics / --metrics is empty)")
+    fns = {name: get_metric(name, "metrics") for name in names}
+    for name, fn in fns.items():
+        if fn.data_kind != "images":
+            raise ConfigError(f"metric {name!r} is for 2-D point datasets (ring8, grid25), not images")
+    params = {name: dict(eval_cfg.metric_params.get(name) or {}) for name in names}
+    labelled = [name for name in names if fns[name].needs_labels]
+    plain = [name for name in names if name not in labelled]
+    split = eval_cfg.reference_split
+    ref_data = reference_data(data, split)
+    n = int(eval_cfg.n_samples)
+    p = Plan(
+        names, fns, params, plain, labelled, n, split, ref_data, tuple(ref_data.sample_shape),
+        eval_cfg.n_real, None, batch_size,
+    )  # fmt: skip
+    _check_labels(p, source, data)
+    _check_counts(p, source, seed)
+    p.extractor = build_extractor(eval_cfg.extractor, eval_cfg.extractor_params, data, device)
+    for name in names:
+        if "fake_logits" in fns[name].needs and not p.extractor.num_classes:
+            raise SourceError(
+                f"metric {name!r} needs logits; extractor {p.extractor.name!r} gives features only"
+            )
+    return p
+
+
+def _check_labels(p: Plan, source: EvalSource, data: Any) -> None:
+    if not p.labelled:
+        return
+    if not (source.conditional or getattr(source, "labels", None) is not None):
+        raise SourceError(
+            f"metric {p.labelled[0]!r} needs labelled samples and {source} has no labels (a folder needs "
+            f"class sub-folders, an .npz a 'labels' array, a generator --num-classes)"
+        )
+    if not p.ref_data.num_classes:
+        raise SourceError(
+            f"metric {p.labelled[0]!r} needs class labels, but the reference {data.name!r} has none"
+        )
+
+
+def _check_counts(p: Plan, source: EvalSource, seed: int) -> None:
+    """Every count, before the reference pass (which can take minutes on a cold cache)."""
+    available = len(p.ref_data)
+    if p.n_real is not None and not 1 <= p.n_real <= available:
+        raise SourceError(
+            f"--n-real {p.n_real}: the reference {p.ref_data.name!r} ({p.split}) holds {available} images"
+        )
+    real_n = p.n_real if p.n_real is not None else available
+    for name in p.names:
+        need = p.metrics[name].min_samples(p.params[name])
+        if name in p.plain and p.n < need:
+            raise SourceError(f"metric {name!r} needs at least {need} generated samples, got n={p.n}")
+        if p.metrics[name].needs & set(REAL_FIELDS) and real_n < need:
+            raise SourceError(
+                f"metric {name!r} needs at least {need} real samples, the reference has {real_n}"
+            )
+    if p.main_pass(source):
+        source.check_count(p.n, p.batch_size)
+    if p.labelled and not source.conditional:
+        # stored labels: the per-class counts of the very images that will be drawn
+        _check_per_class(p, source.drawn_labels(p.n, seed), source)
+
+
+def _check_per_class(p: Plan, labels: torch.Tensor, source: EvalSource) -> None:
+    per_class = torch.bincount(labels, minlength=p.ref_data.num_classes)
+    for name in p.labelled:
+        need = p.metrics[name].min_samples(p.params[name])
+        if int(per_class.min()) < need:
+            raise SourceError(
+                f"metric {name!r} needs at least {need} samples of every class; class "
+                f"{int(per_class.argmin())} has {int(per_class.min())} in {source}"
+            )
+
+
+@dataclass
+class Extraction:
+    """The feature sets an evaluation scores."""
+
+    ref: dict[str, Any] | None  # reference statistics (see reference_statistics)
+    main: Extracted | None  # the n plain samples
+    lab: Extracted | None  # the labelled samples (the main set when the source has stored labels)
+    counts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def preview(self) -> torch.Tensor:
+        for got in (self.main, self.lab):
+            if got is not None and len(got.preview):
+                return got.preview
+        return torch.empty(0, dtype=torch.uint8)
+
+
+def extract(
+    p: Plan,
+    source: EvalSource,
+    data: Any,
+    seed: int,
+    resize: bool = False,
+    progress: bool = False,
+    cache_dir: str | Path | None = None,
+) -> Extraction:
+    """Reference statistics (from the cache when valid), then the generated sets."""
+    ref = None
+    if p.real_needs:
+        ref = reference_statistics(
+            dataset_identity(p.ref_data),
+            p.split,
+            p.shape[-1],
+            p.extractor,
+            lambda: p.ref_data.iter_uint8(p.batch_size, limit=p.n_real),
+            n=p.n_real,
+            cache_dir=cache_dir,
+            with_features=bool(p.real_needs & {"real_features", "real_labels"}),
+            progress=progress,
+            total=len(p.ref_data),
+        )
+        if p.labelled and ref["labels"] is None:
+            raise SourceError(
+                f"metric {p.labelled[0]!r}: the reference statistics of {data.name!r} have no labels"
+            )
+    out = Extraction(ref, None, None)
+
+    def samples(n: int, labels: torch.Tensor | None, desc: str) -> Extracted:
+        return extract_source(
+            source, n, seed, p.extractor, p.shape, p.batch_size, labels, resize, progress, desc
+        )
+
+    if p.main_pass(source):
+        out.main = samples(p.n, None, "generated")
+        out.counts["n_fake"] = p.n
+    if p.labelled and source.conditional:
+        assert ref is not None
+        _check_per_class(p, ref["labels"], source)  # as many fakes per class as reals of that class
+        out.lab = samples(len(ref["labels"]), ref["labels"], "generated (per class)")
+        out.counts["n_fake_labelled"] = out.lab.n
+        out.counts["labelled_samples"] = "as many per class as reals of that class in the reference split"
+    elif p.labelled:
+        out.lab = out.main
+        out.counts["labelled_samples"] = "the source's own labels"
+    return out
+
+
+def score(
+    p: Plan, got: Extraction, data: Any, seed: int, device: torch.device | str, progress: bool = False
+) -> dict[str, Any]:
+    """The metrics: plain ones on the main set, per-class ones on the labelled set."""
+    metrics: dict[str, Any] = {}
+    for names, fake in ((p.plain, got.main), (p.labelled, got.lab)):
+        if names:
+            assert fake is not None
+            inputs = _inputs(p.needs(names), fake, got.ref, data, seed, device)
+            metrics.update(compute_metrics(names, inputs, p.params, progress))
+    return metrics
+
+
+def provenance(
+    p: Plan, got: Extraction, source: EvalSource, data: Any, seed: int, resize: bool, wall_time_s: float
+) -> dict[str, Any]:
+    """Everything a number needs beside it (docs/protocols.md, reporting rules)."""
+    ref = got.ref
+    return {
+        "source": source.describe(),
+        "extractor": p.extractor.provenance(),
+        "reference": None
+        if ref is None
+        else {
+            "dataset": data.name,
+            "split": p.split,
+            "cache_dataset_key": ref["key"]["dataset"],
+            "n_real": ref["n"],
+            "stats_sha256": ref["stats_sha256"],
+            "cache": ref["cache"],
+            "data": p.ref_data.describe(),
+        },
+        **got.counts,
+        "eval_seed": seed,
+        "metrics": p.names,
+        "metric_params": {k: v for k, v in p.params.items() if v},
+        "quantisation": QUANTISATION if source.float_output else "stored uint8 images, unchanged",
+        "resize": resize,
+        "wall_time_s": wall_time_s,
+    }
+
+
 def evaluate_source(
-    source: Any,
+    source: EvalSource,
     data: Any,
     eval_cfg: Any,
     seed: int,
@@ -186,154 +389,13 @@ def evaluate_source(
 ) -> EvalResult:
     """Score ``eval_cfg.n_samples`` samples of ``source`` against image dataset ``data`` (the
     reference split is ``eval_cfg.reference_split``) with the metrics ``eval_cfg.metrics``."""
-    from ganbench.evaluation.evaluator import compute_metrics
-    from ganbench.evaluation.reference import reference_statistics
-
     t0 = time.perf_counter()
-    if getattr(data, "kind", None) != "images":
-        raise ConfigError(
-            f"image evaluation needs an image dataset; {getattr(data, 'name', data)!r} holds points"
-        )
-    names = list(eval_cfg.metrics)
-    if not names:
-        raise ConfigError("no metrics to compute (eval.metrics / --metrics is empty)")
-    fns = {name: get_metric(name, "metrics") for name in names}
-    needs = {name: set(fn.needs) for name, fn in fns.items()}
-    for name, fn in fns.items():
-        if fn.data_kind != "images":
-            raise ConfigError(f"metric {name!r} is for 2-D point datasets (ring8, grid25), not images")
-    params = {name: dict(eval_cfg.metric_params.get(name) or {}) for name in names}
-    labelled = [name for name in names if fns[name].needs_labels]
-    plain = [name for name in names if name not in labelled]
-    split = eval_cfg.reference_split
-    ref_data = reference_data(data, split)
-    shape = tuple(ref_data.sample_shape)
-    n = int(eval_cfg.n_samples)
-
-    # fail before any work when the sample counts cannot do
-    if labelled and not (source.conditional or getattr(source, "labels", None) is not None):
-        raise SourceError(
-            f"metric {labelled[0]!r} needs labelled samples and {source} has no labels (a folder needs class "
-            f"sub-folders, an .npz a 'labels' array, a generator --num-classes)"
-        )
-    if labelled and not ref_data.num_classes:
-        raise SourceError(
-            f"metric {labelled[0]!r} needs class labels, but the reference {data.name!r} has none"
-        )
-    real_n = eval_cfg.n_real if eval_cfg.n_real is not None else len(ref_data)
-    for name in names:
-        need = fns[name].min_samples(params[name])
-        if name in plain and n < need:
-            raise SourceError(f"metric {name!r} needs at least {need} generated samples, got n={n}")
-        if needs[name] & set(REAL_FIELDS) and real_n < need:
-            raise SourceError(
-                f"metric {name!r} needs at least {need} real samples, the reference has {real_n}"
-            )
-
-    extractor = build_extractor(eval_cfg.extractor, eval_cfg.extractor_params, data, device)
-    for name in names:
-        if "fake_logits" in needs[name] and not extractor.num_classes:
-            raise SourceError(
-                f"metric {name!r} needs logits; extractor {extractor.name!r} gives features only"
-            )
+    p = plan(source, data, eval_cfg, seed, device, batch_size)
     source.to(device)
-
-    ref = None
-    all_needs = set().union(*needs.values())
-    if all_needs & set(REAL_FIELDS):
-        ref = reference_statistics(
-            dataset_identity(ref_data),
-            split,
-            shape[-1],
-            extractor,
-            lambda: ref_data.iter_uint8(batch_size, limit=eval_cfg.n_real),
-            n=eval_cfg.n_real,
-            cache_dir=cache_dir,
-            with_features=bool(all_needs & {"real_features", "real_labels"}),
-            progress=progress,
-        )
-        if labelled and ref["labels"] is None:
-            raise SourceError(
-                f"metric {labelled[0]!r}: the reference statistics of {data.name!r} have no labels"
-            )
-
-    metrics: dict[str, Any] = {}
-    counts: dict[str, Any] = {}
-    preview = torch.empty(0, dtype=torch.uint8)
-    main = None
-    if plain or (labelled and not source.conditional):
-        main = extract_source(
-            source, n, seed, extractor, shape, batch_size, None, resize, progress, "generated"
-        )
-        preview = main.preview
-        counts["n_fake"] = n
-    if plain:
-        metrics.update(
-            compute_metrics(
-                plain, _inputs(set().union(*(needs[m] for m in plain)), main, ref, data, seed, device), params
-            )
-        )
-    if labelled:
-        if source.conditional:
-            wanted = ref["labels"]
-            lab = extract_source(
-                source,
-                len(wanted),
-                seed,
-                extractor,
-                shape,
-                batch_size,
-                wanted,
-                resize,
-                progress,
-                "generated (per class)",
-            )
-            if not len(preview):
-                preview = lab.preview
-            counts["n_fake_labelled"] = lab.n
-            counts["labelled_samples"] = "as many per class as reals of that class in the reference split"
-        else:
-            lab = main
-            counts["labelled_samples"] = "the source's own labels"
-        for name in labelled:
-            need = fns[name].min_samples(params[name])
-            per_class = torch.bincount(lab.labels, minlength=ref_data.num_classes)
-            if int(per_class.min()) < need:
-                raise SourceError(
-                    f"metric {name!r} needs at least {need} samples of every class; class "
-                    f"{int(per_class.argmin())} has {int(per_class.min())} in {source}"
-                )
-        metrics.update(
-            compute_metrics(
-                labelled,
-                _inputs(set().union(*(needs[m] for m in labelled)), lab, ref, data, seed, device),
-                params,
-            )
-        )
-
-    provenance = {
-        "source": source.describe(),
-        "extractor": extractor.provenance(),
-        "reference": None
-        if ref is None
-        else {
-            "dataset": data.name,
-            "split": split,
-            "cache_dataset_key": ref["key"]["dataset"],
-            "n_real": ref["n"],
-            "stats_sha256": ref["stats_sha256"],
-            "cache": ref["cache"],
-            "data": ref_data.describe(),
-        },
-        **counts,
-        "eval_seed": seed,
-        "metrics": names,
-        "metric_params": {k: v for k, v in params.items() if v},
-        "quantisation": QUANTISATION if source.float_output else "stored uint8 images, unchanged",
-        "resize": resize,
-        "wall_time_s": time.perf_counter() - t0,
-    }
-    return EvalResult(metrics, provenance, preview)
+    got = extract(p, source, data, seed, resize, progress, cache_dir)
+    metrics = score(p, got, data, seed, device, progress)
+    prov = provenance(p, got, source, data, seed, resize, time.perf_counter() - t0)
+    return EvalResult(metrics, prov, got.preview)
 
 
 def evaluate_image_generator(
@@ -342,9 +404,6 @@ def evaluate_image_generator(
     """The trainer's entry: metrics of ``G`` (its EMA or best copy) on ``data``. The provenance is
     returned under the metrics key ``_provenance`` (the trainer moves it into the record); the
     samples are the first few scored, as floats in [-1, 1], for the image grid."""
-    from ganbench.data.preprocess import to_float
-    from ganbench.evaluation.sources import GeneratorSource
-
     source = GeneratorSource(G, f"generator {type(G).__name__}", G.z_dim, getattr(G, "num_classes", None))
     result = evaluate_source(source, data, eval_cfg, seed, device)
     return {**result.metrics, "_provenance": result.provenance}, to_float(result.preview)

@@ -22,8 +22,8 @@ def intra_fid(
     r = as_features(real_features, "real_features", min_rows=2)
     f = as_features(fake_features, "fake_features", min_rows=2)
     same_dims(r, f, "real_features", "fake_features")
-    yr = as_labels(real_labels, "real_labels", r.shape[0])
-    yf = as_labels(fake_labels, "fake_labels", f.shape[0])
+    yr = as_labels(real_labels, "real_labels", r.shape[0]).numpy()
+    yf = as_labels(fake_labels, "fake_labels", f.shape[0]).numpy()
     classes, real_counts = np.unique(yr, return_counts=True)
     stray = np.setdiff1d(np.unique(yf), classes)
     if stray.size:

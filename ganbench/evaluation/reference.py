@@ -28,6 +28,7 @@ from ganbench import __version__
 from ganbench.cache import cache_root
 from ganbench.errors import GanbenchError, SourceError
 from ganbench.evaluation.extractors.base import FeatureExtractor
+from ganbench.evaluation.statistics import FeatureStatistics, extract_features
 from ganbench.io import read_json, savez_atomic, sha256_file, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -129,43 +130,10 @@ def _load_entry(
 # computing an entry
 
 
-def _collect(
-    extractor: FeatureExtractor, batches: Iterable[Batch], n: int | None, progress: bool
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    from tqdm import tqdm
-
-    feats: list[torch.Tensor] = []
-    labels: list[torch.Tensor] = []
-    seen = 0
-    extractor.eval()
-    with tqdm(total=n, desc=f"reference features ({extractor.name})", disable=not progress) as bar:
-        for item in batches:
-            images, y = item if isinstance(item, (tuple, list)) else (item, None)
-            if n is not None:
-                images = images[: n - seen]
-                y = y[: n - seen] if y is not None else None
-            if len(images) == 0:
-                break
-            feats.append(extractor.features(images).cpu())
-            if y is not None:
-                labels.append(torch.as_tensor(y).cpu().long())
-            seen += len(images)
-            bar.update(len(images))
-            if n is not None and seen >= n:
-                break
-    if n is not None and seen < n:
-        raise SourceError(f"reference statistics: asked for n={n} images, the dataset gave only {seen}")
-    if seen < 2:
-        raise SourceError(f"reference statistics need at least 2 images, got {seen}")
-    if labels and len(labels) != len(feats):
-        raise SourceError("reference statistics: some batches came with labels and some without")
-    return torch.cat(feats), (torch.cat(labels) if labels else None)
-
-
 def statistics(features: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(μ, Σ) in float64; Σ is the unbiased (N − 1) covariance."""
-    f = np.asarray(features, dtype=np.float64)
-    return f.mean(axis=0), np.cov(f, rowvar=False)
+    """(μ, Σ) in float64 numpy; Σ is the unbiased (N − 1) covariance (the one accumulator)."""
+    mu, sigma = FeatureStatistics(name="reference features").add(features).mean_cov()
+    return mu.cpu().numpy(), sigma.cpu().numpy()
 
 
 def reference_statistics(
@@ -178,13 +146,16 @@ def reference_statistics(
     cache_dir: str | Path | None = None,
     with_features: bool = True,
     progress: bool = False,
+    total: int | None = None,
 ) -> dict[str, Any]:
     """Reference statistics of a real split, from the cache when a valid entry matches.
 
     ``images_iterable_factory()`` returns a fresh iterable of uint8 batches N×C×H×W, or of
     ``(images, labels)`` pairs (labels are then stored too, for per-class metrics); it is only called
     on a cache miss. ``n``: use the first n images (None = all). ``with_features``: keep the features
-    (kNN metrics: precision/recall, density/coverage, KID need them).
+    (kNN metrics: precision/recall, density/coverage, KID need them); without them the features
+    stream through the accumulator and are never held. ``total``: how many images the iterable
+    gives when ``n`` is None (sizes the progress bar).
 
     Returns ``mu``, ``sigma`` (float64 numpy), ``features`` (float32 tensor or None), ``labels``
     (int64 tensor or None), ``n``, ``key``, ``stats_sha256`` (of the .npz, for provenance), ``path``
@@ -198,13 +169,25 @@ def reference_statistics(
         return stats
     if why != "no cache entry":
         log.warning("reference statistics %s: recomputing: %s", npz.name, why)
-    feats, labels = _collect(extractor, images_iterable_factory(), n, progress)
-    if extractor.dim and feats.shape[1] != extractor.dim:
-        raise SourceError(f"{extractor.name} gave {feats.shape[1]}-d features, expected {extractor.dim}")
-    mu, sigma = statistics(feats)
+    got = extract_features(
+        extractor,
+        images_iterable_factory(),
+        "reference statistics",
+        n,
+        keep_features=with_features,
+        progress=progress,
+        total=total,
+        desc=f"reference features ({extractor.name})",
+    )
+    if got.n < 2:
+        raise SourceError(f"reference statistics need at least 2 images, got {got.n}")
+    if extractor.dim and got.stats.dim != extractor.dim:
+        raise SourceError(f"{extractor.name} gave {got.stats.dim}-d features, expected {extractor.dim}")
+    mu, sigma = (t.cpu().numpy() for t in got.stats.mean_cov())
+    feats, labels = got.features, got.labels
     arrays = {"mu": mu, "sigma": sigma}
     if with_features:
-        arrays["features"] = feats.numpy().astype(np.float32)
+        arrays["features"] = feats.numpy().astype(np.float32, copy=False)
     if labels is not None:
         arrays["labels"] = labels.numpy()
     savez_atomic(npz, **arrays)
@@ -215,7 +198,7 @@ def reference_statistics(
             "key": key,
             "key_sha256": key_digest(key),
             "npz_sha256": digest,
-            "count": len(feats),
+            "count": got.n,
             "has_features": with_features,
             "has_labels": labels is not None,
             "extractor": extractor.provenance(),
@@ -226,9 +209,9 @@ def reference_statistics(
     return {
         "mu": mu,
         "sigma": sigma,
-        "features": feats if with_features else None,
+        "features": feats,
         "labels": labels,
-        "n": len(feats),
+        "n": got.n,
         "key": key,
         "stats_sha256": digest,
         "path": str(npz),

@@ -304,7 +304,7 @@ def test_bad_inputs_name_the_source_and_what_was_expected(files, tmp_path, capsy
     assert "unknown parameter(s) 'mode'; valid: weights" in err
     err = ev_error(capsys, files / "real.npz", "--extractor", "identity", "--metrics", "is")
     assert "metric 'is' needs logits; extractor 'identity' gives features only" in err
-    assert "--reference DATASET is required" in ev_error(capsys, files / "real.npz", ref=[])
+    assert "reference dataset is required (--reference" in ev_error(capsys, files / "real.npz", ref=[])
     err = ev_error(capsys, files / "real.npz", "--layout", "nchw", "--num-classes", "3")
     assert (
         "unknown parameter(s) 'num_classes'" in err and "valid: value_range, key, labels_key, layout" in err

@@ -25,6 +25,7 @@ from ganbench.evaluation.sources import (
     float_to_uint8,
     open_source,
     parse_range,
+    sample_latents,
 )
 from ganbench.evaluation.stacked import PerChannelExtractor, stacked_mode_coverage
 from ganbench.registries import EXTRACTORS, METRICS, load_all
@@ -147,6 +148,11 @@ def test_bad_arrays(tmp_path):
     np.save(tmp_path / "inf.npy", x)
     with pytest.raises(SourceError, match="NaN or inf"):
         _read_all(ArraySource(str(tmp_path / "inf.npy"), value_range="-1,1"))
+    x = np.zeros((30, 1, 4, 4), np.float32)
+    x[17, 0, 1, 1] = np.nan
+    np.save(tmp_path / "nan17.npy", x)
+    with pytest.raises(SourceError, match="sample 17 of the file contains NaN"):  # not its batch position
+        _read_all(ArraySource(str(tmp_path / "nan17.npy"), value_range="-1,1"), seed=3)
     np.savez(tmp_path / "lab.npz", images=_images(4), labels=np.array([0.5, 1, 2, 3]))
     with pytest.raises(SourceError, match="labels must be integers"):
         ArraySource(str(tmp_path / "lab.npz"))
@@ -225,6 +231,24 @@ def test_generator_source_draws_what_the_trainer_draws(num_classes):
     assert (got_labels is None) == (labels is None)
     if labels is not None:
         assert torch.equal(got_labels, labels)
+
+
+@pytest.mark.parametrize("num_classes", [None, 5])
+def test_the_pinned_latent_sequence(num_classes):
+    # committed records were evaluated with exactly this: all z first, then labels, one CPU generator
+    gen = torch.Generator().manual_seed(11)
+    z_expected = torch.randn(40, 7, generator=gen)
+    y_expected = torch.randint(5, (40,), generator=gen) if num_classes else None
+    z, y = sample_latents(40, 7, 11, num_classes)
+    assert torch.equal(z, z_expected) and (y is None) == (num_classes is None)
+    if num_classes:
+        assert torch.equal(y, y_expected)
+    given = torch.tensor([4, 0, 1])
+    z3, y3 = sample_latents(3, 7, 11, 5, labels=given)
+    assert torch.equal(z3, torch.randn(3, 7, generator=torch.Generator().manual_seed(11)))
+    assert torch.equal(y3, given)
+    with pytest.raises(SourceError, match="label 5 is out of range for 5 classes"):
+        sample_latents(1, 7, 11, 5, labels=torch.tensor([5]))
 
 
 def test_generator_source_given_labels_and_errors():
@@ -333,6 +357,104 @@ def test_nan_features_are_an_error():
     src = GeneratorSource(TinyG(), "tiny")
     with pytest.raises(SourceError, match="extractor 'nan-extractor' gave NaN or inf features for 8 samples"):
         extract_source(src, 8, 0, NaNExtractor(), (1, 6, 6), batch_size=4)
+
+
+# --- evaluate_source: plan -> extract -> score -> provenance ----------------------------------
+
+
+class FakeImages:
+    """A tiny labelled image dataset (the DataSource attributes the evaluation reads); counts the
+    reference passes, so a test can show that a bad count fails before any of them."""
+
+    kind, name, split, default_extractor, stacked = "images", "fake", "train", "identity", False
+
+    def __init__(self, n=60, num_classes=3, seed=5):
+        self.images = torch.from_numpy(_images(n, 1, 6, seed=seed))
+        self.labels = torch.arange(n) % num_classes
+        self.num_classes, self.sample_shape, self.passes = num_classes, (1, 6, 6), 0
+
+    def __len__(self):
+        return len(self.images)
+
+    def for_split(self, split):
+        return self
+
+    def describe(self):
+        return {"name": self.name, "n": len(self)}
+
+    def iter_uint8(self, batch_size, limit=None):
+        self.passes += 1
+        stop = len(self) if limit is None else limit
+        for i in range(0, stop, batch_size):
+            j = min(i + batch_size, stop)
+            yield self.images[i:j], self.labels[i:j]
+
+
+def _eval_cfg(**kw):
+    from ganbench.config import EvalConfig
+
+    return EvalConfig(**{"n_samples": 30, "metrics": ["fid"], "extractor": "identity", **kw})
+
+
+def test_evaluate_source_numbers_equal_the_direct_computation(tmp_path):
+    from ganbench.evaluation import fid_from_features, intra_fid
+    from ganbench.evaluation.images import evaluate_source
+
+    data = FakeImages()
+    x = _images(40, 1, 6, seed=9)
+    y = np.arange(40) % 3
+    np.savez(tmp_path / "fake.npz", images=x, labels=y)
+    src = ArraySource(str(tmp_path / "fake.npz"))
+    res = evaluate_source(src, data, _eval_cfg(metrics=["fid", "intra_fid"]), 0, cache_dir=tmp_path / "c")
+    order = torch.randperm(40, generator=torch.Generator().manual_seed(0))[:30]
+    fake = torch.from_numpy(x).reshape(40, -1).float()[order]
+    real = data.images.reshape(60, -1).float()
+    assert res.metrics["fid"] == pytest.approx(fid_from_features(real, fake), rel=1e-10)
+    expected = intra_fid(real, data.labels, fake, torch.from_numpy(y)[order])["intra_fid"]
+    assert res.metrics["intra_fid"] == pytest.approx(expected, rel=1e-10)
+    prov = res.provenance
+    assert (
+        prov["n_fake"] == 30 and prov["reference"]["n_real"] == 60 and prov["metrics"] == ["fid", "intra_fid"]
+    )
+    assert prov["labelled_samples"] == "the source's own labels" and prov["reference"]["cache"].startswith(
+        "computed"
+    )
+    assert torch.equal(res.preview, torch.from_numpy(x)[order])  # the first (all 30) samples scored
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("n_above_file", "holds 40 images, 41 were asked for"),
+        ("n_real_above_reference", "--n-real 61: the reference 'fake' \\(train\\) holds 60 images"),
+        ("class_too_small", "needs at least 2 samples of every class; class 2 has 1"),
+    ],
+)
+def test_counts_are_checked_before_any_reference_pass(tmp_path, case, message):
+    from ganbench.evaluation.images import evaluate_source
+
+    data = FakeImages()
+    y = np.array([0, 1] * 19 + [2, 0])  # class 2 once
+    np.savez(tmp_path / "fake.npz", images=_images(40, 1, 6), labels=y)
+    src = ArraySource(str(tmp_path / "fake.npz"))
+    cfg = {
+        "n_above_file": _eval_cfg(n_samples=41),
+        "n_real_above_reference": _eval_cfg(n_real=61),
+        "class_too_small": _eval_cfg(n_samples=40, metrics=["intra_fid"]),
+    }[case]
+    with pytest.raises(SourceError, match=message):
+        evaluate_source(src, data, cfg, 0, cache_dir=tmp_path / "c")
+    assert data.passes == 0  # issue 16: the reference statistics were not computed first
+
+
+def test_conditional_generators_get_as_many_fakes_per_class_as_reals(tmp_path):
+    from ganbench.evaluation.images import evaluate_source
+
+    data = FakeImages(n=60)
+    src = GeneratorSource(TinyG(num_classes=3), "tiny")
+    res = evaluate_source(src, data, _eval_cfg(metrics=["intra_fid", "fid"]), 1, cache_dir=tmp_path)
+    assert res.provenance["n_fake_labelled"] == 60 and res.provenance["n_fake"] == 30
+    assert {f"intra_fid_class_{c}" for c in range(3)} <= set(res.metrics) and np.isfinite(res.metrics["fid"])
 
 
 # --- stacked mode coverage -------------------------------------------------------------------

@@ -136,5 +136,5 @@ def test_n_takes_the_first_images_and_too_few_is_an_error(tmp_path):
     mu, sigma = statistics(src.x[:20].reshape(20, -1).float())
     np.testing.assert_allclose(out["mu"], mu)
     np.testing.assert_allclose(out["sigma"], sigma)
-    with pytest.raises(SourceError, match="asked for n=60 images, the dataset gave only 50"):
+    with pytest.raises(SourceError, match="asked for n=60 images, the source gave only 50"):
         _stats(src, ext, tmp_path, n=60)

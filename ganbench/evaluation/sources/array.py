@@ -1,0 +1,142 @@
+"""``array``: a ``.npy`` / ``.npz`` array of images, never unpickled.
+
+N×C×H×W, N×H×W×C or N×H×W, uint8 or float in a declared range; ``.npz`` keys ``images`` (or a
+named key) and optionally ``labels``.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganbench.errors import ConfigError, SourceError
+from ganbench.evaluation.arrays import as_labels
+from ganbench.evaluation.sources.base import Batch, FileSource, float_to_uint8, parse_range
+from ganbench.io import sha256_file
+from ganbench.registries import SOURCES
+
+
+@SOURCES.register("array")
+class ArraySource(FileSource):
+    """A ``.npy`` or ``.npz`` file of images (see the module docstring), loaded with
+    ``allow_pickle=False``. ``value_range`` is required for float arrays ("-1,1", "0,1", "0,255");
+    ``layout`` ("nchw" / "nhwc") only when the shape is ambiguous."""
+
+    kind = "array"
+
+    def __init__(
+        self,
+        path: str,
+        value_range: str | None = None,
+        key: str | None = None,
+        labels_key: str = "labels",
+        layout: str | None = None,
+    ) -> None:
+        super().__init__(str(path))
+        p = Path(path)
+        if not p.is_file():
+            raise SourceError(f"array source {p}: file not found")
+        if layout not in (None, "nchw", "nhwc"):
+            raise ConfigError(f"array source {p}: layout {layout!r}; valid choices: nchw, nhwc")
+        self.sha256 = sha256_file(p)
+        labels = None
+        try:
+            if p.suffix == ".npz":
+                with np.load(p, allow_pickle=False) as f:
+                    names = list(f.files)
+                    k = key or ("images" if "images" in names else (names[0] if len(names) == 1 else None))
+                    if k is None or k not in names:
+                        raise SourceError(
+                            f"array source {p}: no array {key or 'images'!r}; the file holds "
+                            f"{', '.join(names) or 'nothing'} (name the images with --key)"
+                        )
+                    arr = f[k]
+                    if labels_key in names and labels_key != k:
+                        labels = f[labels_key]
+                self.key = k
+            else:
+                if key is not None:
+                    raise ConfigError(f"array source {p}: --key applies to .npz files only")
+                arr = np.load(p, allow_pickle=False, mmap_mode="r")  # large files stay on disk
+                self.key = None
+        except ValueError as e:  # object arrays need pickle: refused, never unpickled
+            raise SourceError(f"array source {p}: cannot be read without unpickling ({e})") from None
+        except (OSError, zipfile.BadZipFile, EOFError) as e:
+            raise SourceError(f"array source {p}: not a readable .npy/.npz file ({e})") from None
+        self.dtype = str(arr.dtype)
+        self.array, self.layout = self._layout(arr, layout, p)
+        self.size = int(self.array.shape[0])
+        if self.size == 0:
+            raise SourceError(f"array source {p}: holds no images (shape {tuple(arr.shape)})")
+        if arr.dtype == np.uint8:
+            if value_range is not None and parse_range(value_range, str(p)) != (0.0, 255.0):
+                raise ConfigError(
+                    f"array source {p}: uint8 arrays are 0..255; --range={value_range} does not apply"
+                )
+            self.value_range = None
+        elif np.issubdtype(arr.dtype, np.floating):
+            if value_range is None:
+                raise SourceError(
+                    f"array source {p}: float array ({arr.dtype}); declare its value range with "
+                    f"--range=-1,1, --range=0,1 or --range=0,255"
+                )
+            self.value_range = parse_range(value_range, f"array source {p}")
+            self.float_output = True
+        else:
+            raise SourceError(
+                f"array source {p}: dtype {arr.dtype}; expected uint8 (0..255) or a float array with --range"
+            )
+        if labels is not None:
+            self.labels = as_labels(labels, f"array source {p}: {labels_key!r}", self.size)
+            self.num_classes = int(self.labels.max()) + 1
+
+    @staticmethod
+    def _layout(arr: np.ndarray, layout: str | None, p: Path) -> tuple[np.ndarray, str]:
+        expected = "N×C×H×W, N×H×W×C (C = 1 or 3) or N×H×W"
+        if arr.ndim == 3:
+            return arr[:, None], "nhw"
+        if arr.ndim != 4:
+            raise SourceError(f"array source {p}: shape {tuple(arr.shape)}; expected {expected}")
+        nchw, nhwc = arr.shape[1] in (1, 3), arr.shape[3] in (1, 3)
+        if layout is None:
+            if nchw and nhwc:
+                raise SourceError(
+                    f"array source {p}: shape {tuple(arr.shape)} reads as N×C×H×W and as N×H×W×C; "
+                    f"name the layout with --layout"
+                )
+            if not (nchw or nhwc):
+                raise SourceError(f"array source {p}: shape {tuple(arr.shape)}; expected {expected}")
+            layout = "nchw" if nchw else "nhwc"
+        elif not (nchw if layout == "nchw" else nhwc):
+            raise SourceError(
+                f"array source {p}: shape {tuple(arr.shape)} has no 1 or 3 channels in {layout} layout"
+            )
+        return (arr if layout == "nchw" else arr.transpose(0, 3, 1, 2)), layout
+
+    def read(self, idx: torch.Tensor) -> Batch:
+        # sorted reads are sequential on a memory-mapped file; the batch keeps the random order
+        order = np.argsort(idx.numpy(), kind="stable")
+        rows = np.empty_like(order)
+        rows[order] = np.arange(len(order))
+        block = np.ascontiguousarray(self.array[idx.numpy()[order]])[rows]
+        x = torch.from_numpy(block)
+        if self.value_range is not None:
+            x = float_to_uint8(x, self.value_range, str(self), index=idx)
+        return x, (self.labels[idx] if self.labels is not None else None)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "path": str(Path(self.name).resolve()),
+            "sha256": self.sha256,
+            "key": self.key,
+            "dtype": self.dtype,
+            "layout": self.layout,
+            "value_range": list(self.value_range) if self.value_range else None,
+            "count": self.size,
+            "has_labels": self.labels is not None,
+        }
