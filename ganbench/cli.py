@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     except GanbenchError as e:
         print(f"ganbench {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a file-system failure outside ganbench's own checks: its cause, one line
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"ganbench {args.command}: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted; finished runs and checkpoints are kept", file=sys.stderr)
         return 130

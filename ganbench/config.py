@@ -76,7 +76,7 @@ class EvalConfig:
     n_samples: int = 2500
     seed: int = 2024  # seed of the reported evaluation
     selection_seed: int = 7  # seed used to select the best checkpoint (never the reported one)
-    metrics: list[str] = field(default_factory=lambda: ["modes"])
+    metrics: list[str] | None = None  # None = the dataset's default_metrics (validate fills it in)
     extractor: str | None = None  # None = the dataset's default
     use_ema: bool = True  # evaluate the EMA generator when there is one
     select_best: bool = False  # report the best checkpoint by the selection metric
@@ -93,12 +93,16 @@ class RuntimeConfig:
     """How to run, not what to compute: excluded from the run id."""
 
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int | None = None  # torch intra-op threads (None = torch's default)
+    # torch intra-op threads. None = sized to the work: 1 for tiny networks (the toy MLPs), else the
+    # run's CPUs (training/device.py: resolve_threads)
+    threads: int | None = None
     amp: Literal["off", "bf16", "fp16"] = "off"
     channels_last: bool = False
     compile: bool = False
     progress: bool = True
-    cpus: float = 1.0  # CPUs a scheduler (the ray executor) reserves for this run
+    # The CPUs one run may use: the ray executor reserves them (None: 1); None elsewhere = the
+    # machine's cores (OMP_NUM_THREADS when set) shared among the local executor's --workers
+    cpus: float | None = None
     gpus: float = 0.0  # GPUs it reserves; a fraction (e.g. 0.25) lets small runs share one GPU
 
 
@@ -139,17 +143,16 @@ class RunConfig:
 
     # --- validation ---------------------------------------------------------------------------
     def validate(self, where: str = "config") -> RunConfig:
-        """Check names against the registries and numbers against their ranges. Returns self."""
+        """Check every key: names against the registries, component parameters against their
+        factories, ``data.params`` against the dataset class (without opening it), numbers against
+        their ranges and the optimiser settings against torch's. Fills in defaults that depend on
+        the dataset (``eval.metrics``). Returns self."""
         from ganbench import registries as R
 
         R.load_all()
         w = where
-
-        def positive(value: float, key: str, allow_zero: bool = False) -> None:
-            if value < 0 or (value == 0 and not allow_zero):
-                raise ConfigError(f"{w}: {key} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
-
-        R.DATASETS.get(self.data.name, f"{w}: data.name")
+        dataset = R.DATASETS.get(self.data.name, f"{w}: data.name")
+        dataset.check_config(self.data, w)
         model = R.MODELS.get(self.model.name, f"{w}: model.name")
         conditioning = R.CONDITIONINGS.get(self.model.conditioning, f"{w}: model.conditioning")
         loss = R.LOSSES.get(self.objective.loss, f"{w}: objective.loss")
@@ -164,30 +167,70 @@ class RunConfig:
         conditioning().validate(self, w)
         if hasattr(model, "validate"):
             model.validate(self, w)
+        if self.eval.metrics is None:
+            self.eval.metrics = list(dataset.default_metrics)
         check_eval_config(self.eval, self.data.name, w)
-        positive(self.model.z_dim, "model.z_dim")
-        positive(self.train.steps, "train.steps")
-        positive(self.train.n_critic, "train.n_critic")
-        positive(self.train.batch_size, "train.batch_size")
-        positive(self.train.checkpoint_every, "train.checkpoint_every", allow_zero=True)
-        positive(self.train.log_every, "train.log_every")
-        positive(self.train.lipschitz_estimate_every, "train.lipschitz_estimate_every", allow_zero=True)
-        positive(self.eval.every, "eval.every", allow_zero=True)
-        positive(self.eval.n_samples, "eval.n_samples")
-        positive(self.optim.lr_g, "optim.lr_g")
-        positive(self.optim.lr_d, "optim.lr_d")
-        if self.train.ema_decay is not None and not 0 < self.train.ema_decay < 1:
-            raise ConfigError(f"{w}: train.ema_decay must be in (0, 1) or null, got {self.train.ema_decay}")
-        if self.eval.seed == self.eval.selection_seed:
-            raise ConfigError(
-                f"{w}: eval.seed and eval.selection_seed must differ (docs/protocols.md: checkpoint "
-                f"selection uses a different evaluation seed from the reported number), both are "
-                f"{self.eval.seed}"
-            )
-        dev = self.runtime.device
-        if not (dev in ("auto", "cpu", "cuda", "mps") or dev.startswith("cuda:")):
-            raise ConfigError(f"{w}: runtime.device {dev!r}; valid choices: auto, cpu, cuda, cuda:N, mps")
+        _check_ranges(self, w)
+        _check_optimiser(self.optim, w)
+        _check_runtime(self.runtime, w)
         return self
+
+
+# The largest budgets validation lets through, with the reason each is the limit.
+MAX_STEPS = 100_000_000  # 10^8 generator steps: weeks even at the toy MLP's rate (below)
+FASTEST_STEPS_PER_S = 250.0  # toy MLP 128x3, batch 256, one CPU thread (docs/executors.md)
+MAX_EVAL_SAMPLES = 10_000_000  # evaluation holds every sample's features in memory (50 000 is usual)
+
+
+def _check_ranges(cfg: RunConfig, w: str) -> None:
+    def positive(value: float, key: str, allow_zero: bool = False) -> None:
+        if value < 0 or (value == 0 and not allow_zero):
+            raise ConfigError(f"{w}: {key} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+
+    positive(cfg.model.z_dim, "model.z_dim")
+    positive(cfg.train.steps, "train.steps")
+    positive(cfg.train.n_critic, "train.n_critic")
+    positive(cfg.train.batch_size, "train.batch_size")
+    positive(cfg.train.checkpoint_every, "train.checkpoint_every", allow_zero=True)
+    positive(cfg.train.log_every, "train.log_every")
+    positive(cfg.train.lipschitz_estimate_every, "train.lipschitz_estimate_every", allow_zero=True)
+    positive(cfg.eval.every, "eval.every", allow_zero=True)
+    if cfg.train.steps > MAX_STEPS:
+        days = cfg.train.steps / FASTEST_STEPS_PER_S / 86400
+        raise ConfigError(
+            f"{w}: train.steps={cfg.train.steps} is beyond any training budget: at "
+            f"{FASTEST_STEPS_PER_S:g} steps/s (the toy MLP on one core, the fastest ganbench trains) it "
+            f"would take {days:,.0f} days; the limit is {MAX_STEPS:,} steps"
+        )
+    if cfg.train.ema_decay is not None and not 0 < cfg.train.ema_decay < 1:
+        raise ConfigError(f"{w}: train.ema_decay must be in (0, 1) or null, got {cfg.train.ema_decay}")
+    if cfg.eval.seed == cfg.eval.selection_seed:
+        raise ConfigError(
+            f"{w}: eval.seed and eval.selection_seed must differ (docs/protocols.md: checkpoint selection "
+            f"uses a different evaluation seed from the reported number), both are {cfg.eval.seed}"
+        )
+
+
+def _check_optimiser(o: OptimConfig, w: str) -> None:
+    """The rules torch's optimisers enforce at construction, checked with the recipe."""
+    for key in ("lr_g", "lr_d"):
+        if not getattr(o, key) > 0:
+            raise ConfigError(f"{w}: optim.{key} must be > 0, got {getattr(o, key)}")
+    for i, beta in enumerate(o.betas):
+        if not 0 <= beta < 1:
+            raise ConfigError(f"{w}: optim.betas[{i}] must be in [0, 1), got {beta} (Adam's moment decay)")
+    if not o.weight_decay >= 0:
+        raise ConfigError(f"{w}: optim.weight_decay must be >= 0, got {o.weight_decay}")
+
+
+def _check_runtime(r: RuntimeConfig, w: str) -> None:
+    dev = r.device
+    if not (dev in ("auto", "cpu", "cuda", "mps") or dev.startswith("cuda:")):
+        raise ConfigError(f"{w}: runtime.device {dev!r}; valid choices: auto, cpu, cuda, cuda:N, mps")
+    if r.threads is not None and r.threads < 1:
+        raise ConfigError(f"{w}: runtime.threads must be >= 1 or null (sized to the work), got {r.threads}")
+    if r.cpus is not None and not r.cpus > 0:
+        raise ConfigError(f"{w}: runtime.cpus must be > 0 or null, got {r.cpus}")
 
 
 def check_eval_config(eval_cfg: EvalConfig, dataset_name: str, where: str = "config") -> None:
@@ -200,12 +243,30 @@ def check_eval_config(eval_cfg: EvalConfig, dataset_name: str, where: str = "con
     dataset = R.DATASETS.get(dataset_name, f"{w}: data.name")
     if e.n_real is not None and e.n_real < 2:
         raise ConfigError(f"{w}: eval.n_real must be >= 2 or null (the whole split), got {e.n_real}")
-    for name in e.metrics:
-        R.METRICS.get(name, f"{w}: eval.metrics")
-    for name, params in e.metric_params.items():
-        if name not in e.metrics:
+    for key in ("n_samples", "n_real"):
+        n = getattr(e, key)
+        if n is not None and n > MAX_EVAL_SAMPLES:
             raise ConfigError(
-                f"{w}: eval.metric_params.{name}: {name!r} is not in eval.metrics ({', '.join(e.metrics)})"
+                f"{w}: eval.{key}={n} is more than evaluation can hold: it keeps every sample's features "
+                f"in memory, up to {MAX_EVAL_SAMPLES:,} samples (the protocols use 2 500 to 50 000)"
+            )
+    if not e.n_samples > 0:
+        raise ConfigError(f"{w}: eval.n_samples must be > 0, got {e.n_samples}")
+    metrics = list(dataset.default_metrics) if e.metrics is None else e.metrics
+    if not metrics:
+        raise ConfigError(f"{w}: eval.metrics is empty; name at least one, e.g. {dataset.default_metrics[0]}")
+    for name in metrics:
+        metric = R.METRICS.get(name, f"{w}: eval.metrics")
+        if metric.data_kind != dataset.kind:
+            fitting = [m for m in R.METRICS.names() if R.METRICS.get(m).data_kind == dataset.kind]
+            raise ConfigError(
+                f"{w}: eval.metrics: {name!r} scores {metric.data_kind}, but dataset {dataset_name!r} holds "
+                f"{dataset.kind}; metrics for {dataset.kind}: {', '.join(fitting)}"
+            )
+    for name, params in e.metric_params.items():
+        if name not in metrics:
+            raise ConfigError(
+                f"{w}: eval.metric_params.{name}: {name!r} is not in eval.metrics ({', '.join(metrics)})"
             )
         if not isinstance(params, dict):
             raise ConfigError(f"{w}: eval.metric_params.{name}: expected a mapping, got {params!r}")
@@ -254,8 +315,8 @@ def load_recipe_dict(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str
     if path in _seen:
         raise ConfigError(f"{path}: recipes include each other in a cycle")
     data = load_yaml(path)
-    if data is None:
-        data = {}
+    if data is None:  # not the built-in defaults, silently: an empty file is a mistake
+        raise ConfigError(f"{path}: empty recipe; write its sections (data, model, ...) or give another file")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a recipe must be a mapping of sections, got {type(data).__name__}")
     base = data.pop("base", None)

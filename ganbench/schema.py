@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import re
 import types
 import typing
 from pathlib import Path
@@ -18,6 +19,20 @@ from typing import Any, Literal
 import yaml
 
 from ganbench.errors import ConfigError
+
+# YAML 1.1 reads ``1e-3`` (no dot) as a string; a float field takes such text as the number it spells.
+_FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+# A place that already names a key ("file: train"): nested keys continue it with a dot.
+_ENDS_WITH_KEY = re.compile(r": [A-Za-z_][\w.\[\]]*$")
+
+
+def key_place(where: str, key: str) -> str:
+    """``where`` and ``key`` as one place: ``A03.yaml: train``, then ``A03.yaml: train.steps``."""
+    if not where:
+        return key
+    if where.endswith(":"):
+        return f"{where} {key}"
+    return f"{where}.{key}" if _ENDS_WITH_KEY.search(where) else f"{where}: {key}"
 
 
 def _type_name(tp: Any) -> str:
@@ -33,6 +48,9 @@ def check_value(value: Any, tp: Any, where: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
+        present = [a for a in args if a is not type(None)]
+        if len(present) == 1:  # Optional[X]: X's own message ("expected a number, got 'two'")
+            return check_value(value, present[0], where)
         errors = []
         for arg in args:
             if arg is type(None):
@@ -69,6 +87,8 @@ def check_value(value: Any, tp: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected true/false, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
+            return float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         return float(value)
@@ -100,12 +120,32 @@ def from_dict(cls: type, data: Any, where: str) -> Any:
         )
     kwargs = {}
     for f in dataclasses.fields(cls):
-        key_where = f"{where}.{f.name}" if where and not where.endswith(":") else f"{where} {f.name}".strip()
+        key_where = key_place(where, f.name)
         if f.name in data:
             kwargs[f.name] = check_value(data[f.name], hints[f.name], key_where)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{key_where}: missing required key")
     return cls(**kwargs)
+
+
+def check_key(cls: type, key: str, where: str) -> None:
+    """Raise unless dotted ``key`` names a field of dataclass ``cls`` (any key below a mapping field,
+    e.g. ``objective.lipschitz_params.weight``, is allowed: the component checks it)."""
+    node: Any = cls
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        if not dataclasses.is_dataclass(node):
+            if typing.get_origin(node) is dict or node is dict:
+                return
+            raise ConfigError(f"{where}: {key!r} is not a config key: {'.'.join(parts[:i])} has no sub-keys")
+        hints = typing.get_type_hints(node)
+        if part not in hints:
+            prefix = ".".join(parts[:i])
+            valid = ", ".join(f"{prefix + '.' if prefix else ''}{f.name}" for f in dataclasses.fields(node))
+            raise ConfigError(f"{where}: {key!r} is not a config key; valid keys: {valid}")
+        node = hints[part]
+        if typing.get_origin(node) in (typing.Union, types.UnionType):  # Optional[X]: look into X
+            node = next(a for a in typing.get_args(node) if a is not type(None))
 
 
 def check_params(
@@ -132,7 +172,7 @@ def check_params(
         raise ConfigError(f"{where}: unknown parameter(s) {', '.join(map(repr, unknown))}; valid: {valid}")
     out = {}
     for name, value in params.items():
-        out[name] = check_value(value, hints.get(name, Any), f"{where}.{name}")
+        out[name] = check_value(value, hints.get(name, Any), key_place(where, name))
     return out
 
 
@@ -141,13 +181,22 @@ def check_params(
 
 
 def load_yaml(path: str | Path) -> Any:
+    """A YAML file's contents; a missing, unreadable, binary or malformed file is a ConfigError."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: file not found")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a YAML file; give the path of a .yaml file")
     try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: malformed YAML: {e}") from e
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text (UTF-8) file; give a YAML recipe or grid file") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read ({e.strerror or e})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:  # safe_load refuses tags such as !!python/object here too
+        raise ConfigError(f"{path}: malformed YAML: {e}") from None
 
 
 def set_dotted(d: dict[str, Any], key: str, value: Any) -> None:
@@ -178,7 +227,15 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ConfigError(f"override {text!r}: expected KEY=VALUE, e.g. train.steps=500")
     key, raw = text.split("=", 1)
-    return key.strip(), yaml.safe_load(raw)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as e:  # includes the tags safe_load refuses (!!python/...)
+        problem = str(e).splitlines()[0]
+        raise ConfigError(
+            f"--set {text!r}: the value is not plain YAML ({problem}); write e.g. --set "
+            f"train.steps=500 or --set 'optim.betas=[0.5, 0.9]'"
+        ) from None
+    return key.strip(), value
 
 
 def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -17,10 +17,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grid", help="run a grid of configs (idempotent: finished runs are skipped)")
     p.add_argument("grid", help="grid YAML file")
     p.add_argument("--results", help="results folder (default: the grid's, else results/<grid name>)")
-    p.add_argument("--workers", type=int, default=1, help="parallel runs (default: 1)")
+    p.add_argument("--workers", type=int, help="parallel runs (default: 1)")
     p.add_argument("--executor", default="local", help="local (default) or ray")
     p.add_argument("--address", help="Ray cluster address (with --executor ray)")
-    p.add_argument("--retries", type=int, default=2, help="retries of a run whose worker died (ray)")
+    p.add_argument("--retries", type=int, help="retries of a run whose worker died (ray; default: 2)")
     p.add_argument("--cpus-per-run", type=float, help="CPUs Ray reserves per run (default: runtime.cpus, 1)")
     p.add_argument(
         "--gpus-per-run",
@@ -34,17 +34,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ganbench.runners.grid import load_grid
-    from ganbench.runners.run import is_done
+    from ganbench.runners.grid import EXECUTOR_FLAGS, accepts, executor_options, load_grid
+    from ganbench.runners.run import check_results_dir, is_done
 
     load_all()
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         from ganbench.errors import ConfigError
 
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     executor = EXECUTORS.get(args.executor, "--executor")
+    given = {k: getattr(args, f.lstrip("-").replace("-", "_")) for k, f in EXECUTOR_FLAGS.items()}
+    options = executor_options(executor, args.executor, {k: v for k, v in given.items() if v is not None})
     grid = load_grid(args.grid, args.sets)
     results = grid.results_dir(args.results)
+    if not args.dry_run:
+        check_results_dir(results, "--results" if args.results else f"results folder of {args.grid}")
     todo = [cfg for cfg in grid.runs if not is_done(cfg, results)]
     skipped = len(grid.runs) - len(todo)
     print(f"grid {grid.name}: {len(grid.runs)} runs, {skipped} already done, {len(todo)} to run -> {results}")
@@ -74,17 +78,9 @@ def run(args: argparse.Namespace) -> int:
         live.update(state)
         bar.set_postfix({**counts, **live})
 
-    executor(
-        todo,
-        results,
-        workers=args.workers,
-        on_result=on_result,
-        on_progress=on_progress,
-        address=args.address,
-        retries=args.retries,
-        cpus=args.cpus_per_run,
-        gpus=args.gpus_per_run,
-    )
+    if accepts(executor, "on_progress"):
+        options["on_progress"] = on_progress
+    executor(todo, results, on_result=on_result, **options)
     bar.close()
     print(
         f"grid {grid.name} in {time.perf_counter() - t0:.0f}s: {counts['finished']} finished, "

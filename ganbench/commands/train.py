@@ -9,7 +9,7 @@ from pathlib import Path
 from ganbench.commands import add_set_option
 from ganbench.config import load_config
 from ganbench.records import read_record
-from ganbench.runners.run import run_dir_for
+from ganbench.runners.run import check_results_dir, run_dir_for
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from ganbench.training.trainer import Trainer
 
     cfg = load_config(args.recipe, args.sets)
+    check_results_dir(args.results)
     run_dir = run_dir_for(cfg, args.results)
     existing = read_record(run_dir, quarantine=True)
     if existing is not None and existing["status"] != "failed" and not args.force:

@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ganbench.config import DataConfig
-from ganbench.data.images import ImageDataSource, check_data_params
+from ganbench.data.images import ImageDataSource
 from ganbench.data.preprocess import Interpolation, to_uint8_chw
 from ganbench.errors import ConfigError, GanbenchError
 from ganbench.registries import DATASETS
@@ -116,7 +116,7 @@ class ImageFolderSource(ImageDataSource):
     options = staticmethod(folder_options)
 
     def __init__(self, cfg: DataConfig) -> None:
-        params = check_data_params(folder_options, cfg.params, self.dataset_name)
+        params = self.check_params(cfg.params)  # splits come from the folder: checked below
         if cfg.root is None:
             raise ConfigError("dataset 'imagefolder' needs data.root: the folder that holds the images")
         root = Path(cfg.root).expanduser()

@@ -16,7 +16,6 @@ statistics.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,11 +26,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision import datasets as tvd
 
-from ganbench.data.base import Batch, DataSource
+from ganbench.data.base import Batch, DataSource, check_options
 from ganbench.data.preprocess import Interpolation, Preprocess, to_float, to_uint8_chw
 from ganbench.data.stream import IndexStream, RangeBatchSampler, StreamBatchSampler
 from ganbench.errors import ConfigError
-from ganbench.schema import check_params
 
 LabelledUInt8 = tuple[torch.Tensor, torch.Tensor | None]  # (uint8 N×C×H×W, int64 labels or None)
 _CHUNK = 2048  # images preprocessed at once on the in-memory path (bounds the float32 copy)
@@ -49,14 +47,8 @@ def resolve_root(root: str | os.PathLike | None) -> Path:
 
 def check_data_params(options: Callable[..., Any], params: dict[str, Any], dataset: str) -> dict[str, Any]:
     """``data.params`` checked against the signature of ``options``, with its defaults filled in;
-    errors name the dataset and the key."""
-    try:
-        checked = check_params(options, params, "data.params")
-    except ConfigError as e:
-        raise ConfigError(f"dataset {dataset!r}: {e}") from None
-    bound = inspect.signature(options).bind(**checked)
-    bound.apply_defaults()
-    return dict(bound.arguments)
+    errors name the dataset and the key. (Datasets do this through ``DataSource.check_params``.)"""
+    return check_options(options, params, dataset)
 
 
 def default_workers() -> int:

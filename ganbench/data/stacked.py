@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from ganbench.config import DataConfig
-from ganbench.data.images import ImageDataSource, LabelledUInt8, check_data_params
+from ganbench.data.images import ImageDataSource, LabelledUInt8
 from ganbench.data.preprocess import Interpolation
 from ganbench.data.stream import derived_seed
 from ganbench.data.vision import FashionMNIST
@@ -58,11 +58,12 @@ class StackedFashionMNIST(ImageDataSource):
     dataset_name = "stacked-fmnist"
     default_extractor = "fmnist-classifier"  # classifies each channel: a mode is the class triple
     stacked = True
+    default_metrics = ("stacked_modes",)  # the protocol's mode coverage (docs/protocols.md)
     splits = FashionMNIST.splits
     options = staticmethod(stacked_options)
 
     def __init__(self, cfg: DataConfig) -> None:
-        params = check_data_params(stacked_options, cfg.params, self.dataset_name)
+        params = self.check_config(cfg)
         size, stack_seed = params.pop("size"), params.pop("stack_seed")
         if size <= 0:
             raise ConfigError(f"dataset 'stacked-fmnist': data.params.size must be > 0, got {size}")
@@ -70,10 +71,6 @@ class StackedFashionMNIST(ImageDataSource):
             raise ConfigError(
                 f"dataset 'stacked-fmnist': data.channels must be 3 or null (one image per channel), "
                 f"got {cfg.channels}"
-            )
-        if cfg.split not in self.splits:
-            raise ConfigError(
-                f"data.split {cfg.split!r} for 'stacked-fmnist'; valid choices: {', '.join(self.splits)}"
             )
         # The single-channel base images at the configured resolution, held in memory.
         self.base = FashionMNIST(

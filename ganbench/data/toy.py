@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
 from ganbench.config import DataConfig
 from ganbench.data.base import Batch, DataSource
+from ganbench.errors import ConfigError
 from ganbench.registries import DATASETS
-from ganbench.schema import check_params
 
 
 def batch_generator(seed: int, index: int) -> torch.Generator:
@@ -26,6 +27,18 @@ class GaussianMixture(DataSource):
     kind = "points"
     num_classes = None
     default_extractor = None  # points are scored as they are
+    default_metrics = ("modes",)  # the PacGAN protocol (docs/protocols.md)
+
+    @classmethod
+    def check_config(cls, cfg: DataConfig, where: str = "") -> dict[str, Any]:
+        """No params, and none of the image keys: a mixture has no files, size or channels."""
+        set_keys = [k for k in ("root", "resolution", "channels") if getattr(cfg, k) is not None]
+        if set_keys:
+            raise ConfigError(
+                f"{where + ': ' if where else ''}data.{set_keys[0]}: dataset {cls.dataset_name!r} is a 2-D "
+                "point mixture, without files, resolution or channels; remove the key"
+            )
+        return super().check_config(cfg, where)
 
     def __init__(self, name: str, centres: np.ndarray, sigma: float) -> None:
         self.name = name
@@ -50,17 +63,15 @@ class GaussianMixture(DataSource):
         return {"name": self.name, "modes": len(self.centres), "sigma": self.sigma, "kind": "points"}
 
 
-def _no_params(cfg: DataConfig, name: str) -> None:
-    check_params(lambda: None, cfg.params, f"data.params ({name})")
-
-
 @DATASETS.register("ring8")
 class Ring8(GaussianMixture):
     """8 modes on the unit circle, σ = 0.01 per axis."""
 
+    dataset_name = "ring8"
+
     def __init__(self, cfg: DataConfig | None = None) -> None:
         if cfg is not None:
-            _no_params(cfg, "ring8")
+            self.check_config(cfg)
         angles = 2 * math.pi * np.arange(8) / 8
         super().__init__("ring8", np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.01)
 
@@ -69,9 +80,11 @@ class Ring8(GaussianMixture):
 class Grid25(GaussianMixture):
     """25 modes on {−4, −2, 0, 2, 4}², σ = 0.05 per axis."""
 
+    dataset_name = "grid25"
+
     def __init__(self, cfg: DataConfig | None = None) -> None:
         if cfg is not None:
-            _no_params(cfg, "grid25")
+            self.check_config(cfg)
         axis = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
         xx, yy = np.meshgrid(axis, axis, indexing="ij")
         super().__init__("grid25", np.stack([xx.ravel(), yy.ravel()], axis=1), 0.05)

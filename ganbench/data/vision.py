@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from torchvision import datasets as tvd
 
 from ganbench.config import DataConfig
-from ganbench.data.images import ImageDataSource, check_data_params, resolve_root
+from ganbench.data.images import ImageDataSource, resolve_root
 from ganbench.data.preprocess import Interpolation
 from ganbench.errors import ConfigError, GanbenchError
 from ganbench.registries import DATASETS
@@ -37,7 +37,6 @@ class VisionDataset(ImageDataSource):
     """A registered torchvision dataset; the class attributes describe it without loading it."""
 
     dataset_name: ClassVar[str]
-    splits: tuple[str, ...]  # valid data.split values
     sizes: ClassVar[dict[str, int]]  # images per split (the official counts)
     native: ClassVar[tuple[int, int, int]]  # C, H, W of the files
     classes: ClassVar[int | None]
@@ -46,11 +45,7 @@ class VisionDataset(ImageDataSource):
     options: ClassVar[Any] = staticmethod(image_options)
 
     def __init__(self, cfg: DataConfig) -> None:
-        params = check_data_params(self.options, cfg.params, self.dataset_name)
-        if cfg.split not in self.splits:
-            raise ConfigError(
-                f"data.split {cfg.split!r} for {self.dataset_name!r}; valid choices: {', '.join(self.splits)}"
-            )
+        params = self.check_config(cfg)
         root = resolve_root(cfg.root)
         dataset = self.load(cfg.split, root, params.pop("download", False))
         super().__init__(

@@ -17,13 +17,16 @@ Every run is validated before anything runs; an error names the grid file and th
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
 
 from ganbench.config import RunConfig, config_from_dict, load_recipe_dict
 from ganbench.errors import ConfigError
-from ganbench.schema import deep_merge, get_dotted, load_yaml, parse_override, set_dotted
+from ganbench.schema import check_key, deep_merge, get_dotted, load_yaml, parse_override, set_dotted
 
 _GRID_KEYS = ("name", "base", "axes", "overrides", "results")
 
@@ -47,7 +50,8 @@ class Grid:
 
 
 def load_grid(path: str | Path, sets: list[str] | None = None) -> Grid:
-    """Read and expand a grid file; ``sets`` are KEY=VALUE overrides applied to every run."""
+    """Read and expand a grid file; ``sets`` are KEY=VALUE overrides applied to every run.
+    Every run is validated here, once: executors receive these configs as they are."""
     path = Path(path)
     spec = load_yaml(path)
     if not isinstance(spec, dict):
@@ -55,36 +59,28 @@ def load_grid(path: str | Path, sets: list[str] | None = None) -> Grid:
     unknown = sorted(set(spec) - set(_GRID_KEYS))
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(_GRID_KEYS)}")
-    name = spec.get("name") or path.stem
-    base = spec.get("base", {})
-    if isinstance(base, str):
-        base = load_recipe_dict(path.parent / base)
-    elif isinstance(base, dict):
-        base = copy.deepcopy(base)
-        if "base" in base:
-            base = deep_merge(load_recipe_dict(path.parent / base.pop("base")), base)
-    else:
-        raise ConfigError(f"{path}: base must be a recipe path or a mapping, got {base!r}")
+    name = check_grid_name(spec.get("name") or path.stem, path)
+    base = _base(spec.get("base", {}), path)
     axes = spec.get("axes") or {}
     if not isinstance(axes, dict) or any(not isinstance(v, list) or not v for v in axes.values()):
         raise ConfigError(f"{path}: axes must map config keys to non-empty lists of values")
-    overrides = spec.get("overrides") or []
-    for i, ov in enumerate(overrides):
-        if not isinstance(ov, dict) or set(ov) - {"when", "set"} or not isinstance(ov.get("set"), dict):
-            raise ConfigError(f"{path}: overrides[{i}] must be a mapping with 'when' and 'set' mappings")
+    overrides = _overrides(spec.get("overrides") or [], path)
     sets = [parse_override(s) for s in sets or []]
 
+    defaults = RunConfig().to_dict()
     runs: list[RunConfig] = []
     seen: dict[str, str] = {}
+    matched = [0] * len(overrides)
     keys = list(axes)
     for values in itertools.product(*(axes[k] for k in keys)):
         combo = dict(zip(keys, values))
         data = copy.deepcopy(base)
         for key, value in combo.items():
             set_dotted(data, key, value)
-        for ov in overrides:
-            when = ov.get("when") or {}
-            if all(get_dotted(data, k) == v for k, v in when.items()):
+        for i, ov in enumerate(overrides):
+            # a key the recipe leaves out has its default value
+            if all(get_dotted(data, k, get_dotted(defaults, k)) == v for k, v in ov["when"].items()):
+                matched[i] += 1
                 for key, value in ov["set"].items():
                     set_dotted(data, key, value)
         for key, value in sets:
@@ -95,5 +91,99 @@ def load_grid(path: str | Path, sets: list[str] | None = None) -> Grid:
             continue  # two axis points that give the same config are one run
         seen[cfg.run_id] = label
         runs.append(cfg)
+    _check_all_matched(overrides, matched, runs, path)
     results = spec.get("results")
     return Grid(name, path, runs, (path.parent / results) if results else None, tuple(keys))
+
+
+def check_grid_name(name: Any, path: Path) -> str:
+    """A grid's name names its default results folder ``results/<name>``: a name, never a path."""
+    text = str(name)
+    plain = PurePosixPath(text).name == text and PureWindowsPath(text).name == text
+    if not isinstance(name, str) or not plain or text in ("", ".", ".."):
+        raise ConfigError(
+            f"{path}: name {name!r} must be a plain name (no '/', '\\', '..' or absolute path): it names "
+            "the folder results/<name>; choose another folder with the grid's results: key or --results"
+        )
+    return text
+
+
+def _base(base: Any, path: Path) -> dict[str, Any]:
+    if isinstance(base, str):
+        return load_recipe_dict(path.parent / base)
+    if isinstance(base, dict):
+        base = copy.deepcopy(base)
+        if "base" in base:
+            base = deep_merge(load_recipe_dict(path.parent / base.pop("base")), base)
+        return base
+    raise ConfigError(f"{path}: base must be a recipe path or a mapping, got {base!r}")
+
+
+def _overrides(overrides: Any, path: Path) -> list[dict[str, Any]]:
+    """The overrides, each ``when`` key checked to be a config key (a typo would match nothing)."""
+    if not isinstance(overrides, list):
+        raise ConfigError(f"{path}: overrides must be a list of {{when: ..., set: ...}} mappings")
+    out = []
+    for i, ov in enumerate(overrides):
+        when = ov.get("when") if isinstance(ov, dict) else None
+        if (
+            not isinstance(ov, dict)
+            or set(ov) - {"when", "set"}
+            or not isinstance(ov.get("set"), dict)
+            or not isinstance(when or {}, dict)
+        ):
+            raise ConfigError(f"{path}: overrides[{i}] must be a mapping with 'when' and 'set' mappings")
+        for key in when or {}:
+            check_key(RunConfig, key, f"{path}: overrides[{i}].when")
+        out.append({"when": dict(when or {}), "set": ov["set"]})
+    return out
+
+
+def _check_all_matched(
+    overrides: list[dict[str, Any]], matched: list[int], runs: list[RunConfig], path: Path
+) -> None:
+    """An override that matches no run is a mistake (a value no axis has): say which values exist."""
+    for i, (ov, n) in enumerate(zip(overrides, matched)):
+        if n or not ov["when"]:
+            continue
+        have = []
+        for key in ov["when"]:
+            values = {repr(get_dotted(cfg.to_dict(), key)) for cfg in runs}
+            have.append(f"{key}: {', '.join(sorted(values))}")
+        raise ConfigError(
+            f"{path}: overrides[{i}].when {ov['when']} matches no run of the grid; "
+            f"the runs have {'; '.join(have)}"
+        )
+
+
+# --- executor options --------------------------------------------------------------------------
+
+# ``ganbench grid``'s executor flags, by the executor keyword argument each one sets.
+EXECUTOR_FLAGS = {
+    "workers": "--workers",
+    "address": "--address",
+    "retries": "--retries",
+    "cpus": "--cpus-per-run",
+    "gpus": "--gpus-per-run",
+}
+
+
+def accepts(executor: Callable[..., Any], kwarg: str) -> bool:
+    """Whether ``executor`` takes keyword ``kwarg``: an executor's signature is its option schema."""
+    params = inspect.signature(executor).parameters
+    return kwarg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def executor_options(executor: Callable[..., Any], name: str, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` (executor keyword -> value, for the flags the user set), checked: a flag the executor
+    has no keyword for does not apply to it, and is an error rather than silently ignored."""
+    wrong = [EXECUTOR_FLAGS[k] for k in given if not accepts(executor, k)]
+    if wrong:
+        own = [flag for k, flag in EXECUTOR_FLAGS.items() if accepts(executor, k)]
+        one = len(wrong) == 1
+        raise ConfigError(
+            f"{', '.join(wrong)} do{'es' if one else ''} not apply to --executor {name} (its options: "
+            f"{', '.join(own) or 'none'}); remove {'it' if one else 'them'}"
+            + ("" if name == "ray" else " or use --executor ray")
+        )
+    return dict(given)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 import threading
@@ -14,6 +15,7 @@ from typing import Any
 from ganbench.config import RunConfig
 from ganbench.registries import EXECUTORS
 from ganbench.runners.run import run_one
+from ganbench.training.device import machine_cpus
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -29,8 +31,13 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="ganbench-parent-watch").start()
 
 
-def threads_per_worker(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+def with_cpu_share(cfg: RunConfig, workers: int) -> RunConfig:
+    """The run with its share of this machine's cores (``runtime.cpus``, unless the recipe sets it):
+    ``workers`` runs at a time split the cores, and the run's thread default follows its share."""
+    if cfg.runtime.cpus is not None:
+        return cfg
+    share = float(max(1, machine_cpus() // max(1, workers)))
+    return dataclasses.replace(cfg, runtime=dataclasses.replace(cfg.runtime, cpus=share))
 
 
 @EXECUTORS.register("local")
@@ -39,14 +46,15 @@ def run_local(
     results_dir: str | Path,
     workers: int = 1,
     on_result: Callable[[dict[str, Any]], None] | None = None,
-    **_: Any,
 ) -> list[dict[str, Any]]:
-    """Run configs on ``workers`` processes (in this process when workers == 1)."""
-    threads = threads_per_worker(workers)
+    """Run configs on ``workers`` processes (in this process when workers == 1).
+
+    Its options are its keyword arguments: ``ganbench grid`` refuses the flags of other executors."""
+    runs = [with_cpu_share(cfg, workers) for cfg in runs]
     results = []
     if workers <= 1:
         for cfg in runs:
-            res = run_one(cfg.to_dict(), str(results_dir), threads=threads)
+            res = run_one(cfg, results_dir)
             results.append(res)
             if on_result:
                 on_result(res)
@@ -59,7 +67,7 @@ def run_local(
         initargs=(os.getpid(),),
     )
     with pool:
-        futures = {pool.submit(run_one, cfg.to_dict(), str(results_dir), False, threads): cfg for cfg in runs}
+        futures = {pool.submit(run_one, cfg, str(results_dir)): cfg for cfg in runs}
         for fut in as_completed(futures):
             cfg = futures[fut]
             try:

@@ -13,6 +13,7 @@ knows the name without it. Fault tolerance is layered, and the driver holds no s
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -29,7 +30,6 @@ from ganbench.io import read_json, write_json_atomic
 from ganbench.records import new_record, write_record
 from ganbench.registries import EXECUTORS
 from ganbench.runners.run import is_done, run_dir_for, run_one
-from ganbench.schema import from_dict
 
 INSTALL_HINT = "pip install 'ganbench[ray]'"
 ATTEMPTS_FILE = "attempts.json"  # beside record.json: one entry per task attempt (pid, node, time)
@@ -50,8 +50,8 @@ def require_ray() -> Any:
 
 def run_resources(cfg: RunConfig, cpus: float | None = None, gpus: float | None = None) -> dict[str, float]:
     """Ray resources of one run: the ``--cpus-per-run`` / ``--gpus-per-run`` flags when given, else
-    the run's ``runtime.cpus`` / ``runtime.gpus``."""
-    num_cpus = float(cfg.runtime.cpus if cpus is None else cpus)
+    the run's ``runtime.cpus`` (unset: 1) / ``runtime.gpus``."""
+    num_cpus = float(cpus if cpus is not None else cfg.runtime.cpus or 1.0)
     num_gpus = float(cfg.runtime.gpus if gpus is None else gpus)
     where = f"run {cfg.run_id}"
     if num_cpus <= 0:
@@ -89,19 +89,23 @@ def _note_attempt(run_dir: Path, session: str) -> int:
     return sum(a.get("session") == session for a in attempts)
 
 
-def ray_task(cfg_dict: dict[str, Any], results_dir: str, threads: int, gpus: float, session: str) -> dict:
+def ray_task(cfg: RunConfig, results_dir: str, session: str) -> dict:
     """The body of a Ray task: note the attempt, then train or resume the run with ``run_one``."""
-    runtime = dict(cfg_dict["runtime"])
-    # Ray hides no GPU from a task that reserved none: pin such a run to the CPU, else "auto" would
-    # train on a GPU that other runs reserved. (runtime is not part of the run id.)
-    if gpus == 0 and runtime.get("device") == "auto":
-        runtime["device"] = "cpu"
-    cfg_dict = {**cfg_dict, "runtime": runtime}
-    run_dir = run_dir_for(from_dict(RunConfig, cfg_dict, "run config"), results_dir)
+    run_dir = run_dir_for(cfg, results_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     attempt = _note_attempt(run_dir, session)
-    res = run_one(cfg_dict, results_dir, progress=False, threads=threads)
+    res = run_one(cfg, results_dir, progress=False)
     return {**res, "attempt": attempt, "node": socket.gethostname(), "pid": os.getpid()}
+
+
+def task_config(cfg: RunConfig, resources: dict[str, float]) -> RunConfig:
+    """The run as its task trains it: ``runtime.cpus`` = the CPUs it reserved (its thread default
+    follows them), and pinned to the CPU when it reserved no GPU. (runtime is not in the run id.)"""
+    runtime = dataclasses.replace(cfg.runtime, cpus=resources["num_cpus"])
+    # Ray hides no GPU from a task that reserved none: "auto" would train on other runs' GPUs.
+    if resources["num_gpus"] == 0 and runtime.device == "auto":
+        runtime = dataclasses.replace(runtime, device="cpu")
+    return dataclasses.replace(cfg, runtime=runtime)
 
 
 # --- in the driver ---------------------------------------------------------------------------------
@@ -158,7 +162,6 @@ def run_ray(
     gpus: float | None = None,
     on_progress: Callable[[dict[str, int]], None] | None = None,
     poll_s: float = 1.0,
-    **_: Any,
 ) -> list[dict[str, Any]]:
     """Run configs as Ray tasks; returns one summary per run, in completion order.
 
@@ -170,6 +173,11 @@ def run_ray(
     """
     if retries < 0:
         raise ConfigError(f"--retries must be >= 0, got {retries}")
+    if address and workers != 1:
+        raise ConfigError(
+            f"--workers {workers} does not apply with --address: the cluster's resources decide how many "
+            "runs go at once (set --cpus-per-run / --gpus-per-run instead)"
+        )
     if not runs:
         return []
     resources = {cfg.run_id: run_resources(cfg, cpus, gpus) for cfg in runs}  # errors before Ray starts
@@ -191,7 +199,7 @@ def run_ray(
                 max_retries=retries,  # reruns after the worker process or its node died
                 retry_exceptions=False,  # never after an exception: that is a bug, retrying won't fix it
                 **res,
-            ).remote(cfg.to_dict(), str(results_dir), max(1, int(res["num_cpus"])), res["num_gpus"], session)
+            ).remote(task_config(cfg, res), str(results_dir), session)
             pending[ref] = cfg
         seen_attempts: dict[str, int] = {}
         next_poll = 0.0

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any
 
 from ganbench.config import RunConfig
+from ganbench.errors import ConfigError
 from ganbench.records import new_record, read_record, write_record
-from ganbench.schema import from_dict
 
 LOG_FILE = "run.log"
 DONE_STATUSES = ("finished", "diverged")  # a grid does not redo these; "failed" is retried
@@ -27,23 +27,34 @@ def is_done(cfg: RunConfig, results_dir: str | Path) -> bool:
     return rec is not None and rec.get("status") in DONE_STATUSES
 
 
-def run_one(
-    cfg_dict: dict[str, Any], results_dir: str, progress: bool = False, threads: int | None = None
-) -> dict:
-    """Train and evaluate one run (resuming from its checkpoint), write its record, return a summary.
+def check_results_dir(results_dir: str | Path, flag: str = "--results") -> Path:
+    """Refuse, before any work, a results folder that is a file or cannot be written (the folder
+    itself, or the nearest existing folder above it when it does not exist yet)."""
+    path = Path(results_dir)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "the results folder" if existing == path else f"{existing}, above the results folder,"
+        raise ConfigError(f"{flag} {path}: {what} is a file, not a folder; choose a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:  # read-only file system, permissions: the real cause, in one line
+        raise ConfigError(
+            f"{flag} {path}: cannot write in {existing} ({e.strerror or e}); choose a writable folder"
+        ) from None
+    return path
 
-    Takes the config as a plain dict so it crosses process boundaries without pickling classes.
-    Any exception becomes a ``failed`` record with the traceback: one bad run never stops a grid.
-    """
-    import torch
 
+def run_one(cfg: RunConfig, results_dir: str | Path, progress: bool = False) -> dict:
+    """Train and evaluate one (validated) run, resuming from its checkpoint; write its record and
+    return a summary. Any exception becomes a ``failed`` record with the traceback: one bad run
+    never stops a grid."""
     from ganbench.training.trainer import Trainer
 
-    cfg = from_dict(RunConfig, cfg_dict, "run config").validate()
     run_dir = run_dir_for(cfg, results_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if threads:
-        torch.set_num_threads(threads)
     t0 = time.perf_counter()
     log_path = run_dir / LOG_FILE
     with (

@@ -32,7 +32,7 @@ from ganbench.training.checkpoint import (
     load_generator_weights,
     save_checkpoint,
 )
-from ganbench.training.device import resolve_device
+from ganbench.training.device import resolve_device, resolve_threads
 from ganbench.training.ema import make_ema
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -64,11 +64,12 @@ class Trainer:
         load_all()
         cfg = self.cfg
         self.device = resolve_device(cfg.runtime.device)
-        if cfg.runtime.threads:
-            torch.set_num_threads(cfg.runtime.threads)
         torch.manual_seed(cfg.seed)  # weight initialisation and the global RNG (penalty sampling)
         self.data = DATASETS.get(cfg.data.name, "data.name")(cfg.data)
         G, D = MODELS.get(cfg.model.name, "model.name").build(cfg, self.data)
+        # the one thread setting: runtime.threads, else sized to the networks' work and the run's CPUs
+        labelled = CONDITIONINGS.get(cfg.model.conditioning).needs_labels
+        torch.set_num_threads(resolve_threads(cfg.runtime, G, D, cfg.train.batch_size, labelled))
         self.objective = build_objective(cfg)
         D = self.objective.attach(G, D)
         memory_format = torch.channels_last if cfg.runtime.channels_last else torch.preserve_format

@@ -196,3 +196,93 @@ def test_cli_set_overrides_every_run(tmp_path, toy_cfg_dict, capsys):
     assert rec["config"]["train"]["steps"] == 3
     assert main(["grid", str(p), "--dry-run", "--set", "train.stepz=7"]) == 2
     assert "stepz" in capsys.readouterr().err
+
+
+# --- validated once, before any run starts (issues 9 and 16) ------------------------------------
+
+
+def test_typo_in_data_params_fails_before_any_run(tmp_path, toy_cfg_dict, capsys):
+    base = {**toy_cfg_dict, "data": {"name": "ring8", "params": {"sigmaa": 0.1}}}
+    p = make_grid(tmp_path, base, axes={"objective.loss": ["hinge", "lsgan", "minimax"], "seed": [0, 1, 2]})
+    results = tmp_path / "r"
+    assert main(["grid", str(p), "--results", str(results)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "data.params" in err and "'sigmaa'" in err and "Traceback" not in err
+    assert not results.exists()  # not one run folder: nothing started
+
+
+def test_override_when_must_name_a_config_key_and_a_value_some_run_has(tmp_path, toy_cfg_dict):
+    axes = {"objective.lipschitz": ["none", "gp"]}
+    set_ = {"objective.lipschitz_params": {"weight": 0.1}}
+    p = make_grid(
+        tmp_path, toy_cfg_dict, axes=axes, overrides=[{"when": {"objective.lipschitzz": "gp"}, "set": set_}]
+    )
+    with pytest.raises(
+        ConfigError, match=r"overrides\[0\]\.when: 'objective\.lipschitzz' is not a config key"
+    ):
+        load_grid(p)
+    p = make_grid(
+        tmp_path, toy_cfg_dict, axes=axes, overrides=[{"when": {"objective.lipschitz": "gpp"}, "set": set_}]
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"overrides\[0\]\.when .*'gpp'.* matches no run.*objective\.lipschitz: 'gp', 'none'",
+    ):
+        load_grid(p)
+    # a key below a mapping is a key the component checks; a key left to its default matches it
+    ok = [
+        {"when": {"objective.lipschitz": "gp", "model.conditioning": "none"}, "set": set_},
+        {"when": {"objective.lipschitz_params.weight": 0.1}, "set": {"train.n_critic": 2}},
+    ]
+    runs = load_grid(make_grid(tmp_path, toy_cfg_dict, axes=axes, overrides=ok)).runs
+    gp = next(c for c in runs if c.objective.lipschitz == "gp")
+    assert gp.objective.lipschitz_params == {"weight": 0.1} and gp.train.n_critic == 2
+
+
+@pytest.mark.parametrize("name", ["../../escape", "/tmp/abs", "a/b", "..", "a\\b"])
+def test_grid_names_are_names_not_paths(tmp_path, toy_cfg_dict, name):
+    with pytest.raises(ConfigError, match=r"must be a plain name .* results: key or --results"):
+        load_grid(make_grid(tmp_path, toy_cfg_dict, name=name))
+
+
+def test_executor_options_that_do_not_apply_are_errors(tmp_path, toy_cfg_dict, capsys):
+    p = make_grid(tmp_path, toy_cfg_dict)
+    results = tmp_path / "r"
+    for flags in (
+        ["--address", "auto"],
+        ["--retries", "3"],
+        ["--cpus-per-run", "2"],
+        ["--gpus-per-run", "0.5"],
+    ):
+        assert main(["grid", str(p), "--results", str(results), *flags]) == 2
+        err = capsys.readouterr().err
+        assert f"{flags[0]} does not apply to --executor local" in err and "--executor ray" in err
+    assert not results.exists()
+    with pytest.raises(ConfigError, match="--workers 2 does not apply with --address"):
+        from ganbench.runners.ray_executor import run_ray
+
+        run_ray(load_grid(p).runs, results, workers=2, address="auto")
+
+
+def test_results_folder_is_checked_before_any_work(tmp_path, toy_cfg_dict, capsys, monkeypatch):
+    p = make_grid(tmp_path, toy_cfg_dict)
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    assert main(["grid", str(p), "--results", str(a_file)]) == 2
+    assert f"--results {a_file}: the results folder is a file, not a folder" in capsys.readouterr().err
+    assert main(["grid", str(p), "--results", str(a_file / "sub")]) == 2
+    assert "above the results folder, is a file" in capsys.readouterr().err
+    # /sys refuses new files even to root: a real unwritable folder
+    assert main(["grid", str(p), "--results", "/sys/ganbench-results"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write in /sys" in err and "choose a writable folder" in err and "Traceback" not in err
+    # a read-only file system names the folder and the cause
+    import errno
+    import tempfile
+
+    def read_only(*a, **k):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    assert main(["grid", str(p), "--results", str(tmp_path / "ro")]) == 2
+    assert f"cannot write in {tmp_path} (Read-only file system)" in capsys.readouterr().err

@@ -190,7 +190,7 @@ def test_killed_worker_is_retried_and_resumes_from_its_checkpoint(ray_instance, 
     assert [h["step"] for h in rec["history"]] == list(range(50, steps + 1, 50))
     assert rec["compute"]["steps_per_s"] > 0
     # ... and it ends exactly where an uninterrupted run ends: same losses, weights, metrics
-    ref = run_one(cfg.to_dict(), str(tmp_path / "ref"), threads=1)
+    ref = run_one(cfg, tmp_path / "ref")  # the toy's thread default: one, as in the Ray task
     assert ref["status"] == "finished"
     ref_rec = read_record(run_dir_for(cfg, tmp_path / "ref"))
     assert same(rec["history"], ref_rec["history"]) and same(rec["metrics"], ref_rec["metrics"])
@@ -204,8 +204,15 @@ def test_deterministic_failure_is_reported_not_retried(ray_instance, tmp_path, t
     good = toy(toy_cfg_dict, 50)
     bad = copy.deepcopy(good)
     bad["data"] = {"name": "imagefolder", "root": str(tmp_path / "no-such-folder")}
+    # an image run that validates (the folder is only looked at when the run opens it)
+    images = {"model": {"name": "dcgan", "z_dim": 8, "g": {"ch": 4}, "d": {"ch": 4}}, "eval.metrics": ["fid"]}
     grid = tmp_path / "grid.yaml"
-    grid.write_text(yaml.safe_dump({"base": good, "axes": {"data": [good["data"], bad["data"]]}}))
+    spec = {
+        "base": good,
+        "axes": {"data": [good["data"], bad["data"]]},
+        "overrides": [{"when": {"data.name": "imagefolder"}, "set": images}],
+    }
+    grid.write_text(yaml.safe_dump(spec))
     runs = load_grid(grid).runs
     out = {r["run_id"]: r for r in run_ray(runs, tmp_path / "res", retries=3, poll_s=0.2)}
     failed = out[runs[1].run_id]

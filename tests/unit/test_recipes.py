@@ -17,7 +17,6 @@ import yaml
 
 from ganbench.cli import main
 from ganbench.config import load_config, load_recipe_dict
-from ganbench.data.images import check_data_params
 from ganbench.errors import ConfigError
 from ganbench.registries import DATASETS, MODELS, load_all
 from ganbench.runners.grid import load_grid
@@ -103,12 +102,11 @@ def test_recipe_validates(path):
     cfg.validate(str(path))  # idempotent
     assert cfg.run_id.startswith(f"{cfg.data.name}-{cfg.model.name}-")
     assert cfg.eval.seed != cfg.eval.selection_seed
-    # data.split and data.params are checked when the dataset opens; check them here without files
+    # data.split and data.params are checked by validation, without files
     dataset = DATASETS.get(cfg.data.name)
-    if hasattr(dataset, "splits"):
+    if dataset.splits is not None:
         assert cfg.data.split in dataset.splits, (cfg.data.split, dataset.splits)
-    if hasattr(dataset, "options"):
-        check_data_params(dataset.options, cfg.data.params, cfg.data.name)
+    dataset.check_config(cfg.data, str(path))
 
 
 @pytest.mark.parametrize("path", sorted(RECIPES / p for p in EXPECTED_IMAGE_RECIPES), ids=rel)
