@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganbench.models.family import ImageFamily
+from ganbench.models.family import ImageFamily, with_defaults
 from ganbench.models.layers import (
     BatchNorm2d,
     InitScheme,
@@ -170,6 +170,7 @@ class BigGANGenerator(nn.Module):
         return self(z, None if y is None else y.to(device))
 
 
+@with_defaults(init="ortho")
 class BigGANDiscriminator(ResNetDiscriminator):
     D_ARCH: ClassVar[dict[int, DArch]] = {
         28: DArch(64, ((4, True), (4, True), (4, False), (4, False))),
@@ -179,39 +180,6 @@ class BigGANDiscriminator(ResNetDiscriminator):
     }
     family: ClassVar[str] = "biggan"
     default_attn: ClassVar[dict[int, int]] = {64: 32, 128: 64}
-
-    def __init__(
-        self,
-        resolution: int,
-        channels: int = 3,
-        conditioning: str = "none",
-        num_classes: int | None = None,
-        *,
-        ch: int | None = None,
-        attn_res: int | None = None,
-        sn: bool = True,
-        init: InitScheme = "ortho",
-        minibatch_std: bool = False,
-        minibatch_std_group: int = 4,
-        minibatch_disc: bool = False,
-        minibatch_disc_kernels: int = 100,
-        minibatch_disc_dim: int = 5,
-    ) -> None:
-        super().__init__(
-            resolution,
-            channels,
-            conditioning,
-            num_classes,
-            ch=ch,
-            attn_res=attn_res,
-            sn=sn,
-            init=init,
-            minibatch_std=minibatch_std,
-            minibatch_std_group=minibatch_std_group,
-            minibatch_disc=minibatch_disc,
-            minibatch_disc_kernels=minibatch_disc_kernels,
-            minibatch_disc_dim=minibatch_disc_dim,
-        )
 
 
 @MODELS.register("biggan")

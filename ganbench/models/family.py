@@ -12,13 +12,18 @@ options fail before any data is read; otherwise they fail at build time, still b
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from torch import nn
 
 from ganbench.errors import ConfigError
 from ganbench.registries import CONDITIONINGS
 from ganbench.schema import check_params
+
+T = TypeVar("T", bound=type)
 
 G_SKIP = ("z_dim", "resolution", "channels", "conditioning", "num_classes")
 D_SKIP = ("resolution", "channels", "conditioning", "num_classes")
@@ -118,3 +123,34 @@ def resolution_plan(table: dict[int, Any], resolution: int, family: str) -> Any:
         raise ValueError(
             f"{family}: no {resolution}×{resolution} architecture; supported: {supported}"
         ) from None
+
+
+def with_defaults(**defaults: Any) -> Callable[[T], T]:
+    """Class decorator: the parent network's constructor with other defaults for some of its keyword
+    arguments, e.g. ``@with_defaults(sn=True, init="ortho")`` on SAGAN's generator over ResNet's.
+
+    A family that reuses another's network states only the defaults it changes, so the signature
+    lives once. ``inspect.signature`` (what ``check_params`` validates and error messages list) shows
+    the parent's parameters with these defaults; the networks and their state-dict keys are the
+    parent's. A name that is not a keyword-only parameter of the parent is a TypeError at import.
+    """
+
+    def wrap(cls: T) -> T:
+        parent_init = cls.__mro__[1].__init__
+        sig = inspect.signature(parent_init)
+        keyword_only = {n for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY}
+        unknown = sorted(set(defaults) - keyword_only)
+        if unknown:
+            raise TypeError(f"{cls.__name__}: no keyword-only parameter(s) {', '.join(unknown)} to default")
+
+        @functools.wraps(parent_init)  # keeps the annotations (get_type_hints) of the parent
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            parent_init(self, *args, **{**defaults, **kwargs})
+
+        params = [p.replace(default=defaults[n]) if n in defaults else p for n, p in sig.parameters.items()]
+        __init__.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = __init__  # type: ignore[misc]
+        return cls
+
+    return wrap

@@ -10,72 +10,23 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ganbench.models.family import ImageFamily
-from ganbench.models.layers import InitScheme
+from ganbench.models.family import ImageFamily, with_defaults
 from ganbench.models.resnet import ResNetDiscriminator, ResNetGenerator
 from ganbench.registries import MODELS
 
 ATTN = {28: 14, 32: 16, 48: 24, 64: 32, 128: 32}
 
 
+@with_defaults(sn=True, init="ortho")  # spectral norm in G too (the paper's); BigGAN's init
 class SAGANGenerator(ResNetGenerator):
     family: ClassVar[str] = "sagan"
     default_attn: ClassVar[dict[int, int]] = ATTN
 
-    def __init__(
-        self,
-        z_dim: int,
-        resolution: int,
-        channels: int = 3,
-        conditioning: str = "none",
-        num_classes: int | None = None,
-        *,
-        ch: int | None = None,
-        attn_res: int | None = None,
-        sn: bool = True,
-        init: InitScheme = "ortho",
-    ) -> None:
-        super().__init__(
-            z_dim, resolution, channels, conditioning, num_classes, ch=ch, attn_res=attn_res, sn=sn, init=init
-        )
 
-
+@with_defaults(init="ortho")
 class SAGANDiscriminator(ResNetDiscriminator):
     family: ClassVar[str] = "sagan"
     default_attn: ClassVar[dict[int, int]] = ATTN
-
-    def __init__(
-        self,
-        resolution: int,
-        channels: int = 3,
-        conditioning: str = "none",
-        num_classes: int | None = None,
-        *,
-        ch: int | None = None,
-        attn_res: int | None = None,
-        sn: bool = True,
-        init: InitScheme = "ortho",
-        minibatch_std: bool = False,
-        minibatch_std_group: int = 4,
-        minibatch_disc: bool = False,
-        minibatch_disc_kernels: int = 100,
-        minibatch_disc_dim: int = 5,
-    ) -> None:
-        super().__init__(
-            resolution,
-            channels,
-            conditioning,
-            num_classes,
-            ch=ch,
-            attn_res=attn_res,
-            sn=sn,
-            init=init,
-            minibatch_std=minibatch_std,
-            minibatch_std_group=minibatch_std_group,
-            minibatch_disc=minibatch_disc,
-            minibatch_disc_kernels=minibatch_disc_kernels,
-            minibatch_disc_dim=minibatch_disc_dim,
-        )
 
 
 @MODELS.register("sagan")

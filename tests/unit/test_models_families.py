@@ -382,3 +382,69 @@ def test_biggan_128_generator_matches_the_reference_size() -> None:
     with torch.device("meta"):  # shapes only: no memory, no initialisation work
         G = BigGANGenerator(120, 128, 3, "projection", 1000, init="default", sn=False)
     assert sum(p.numel() for p in G.parameters()) == 70_433_988
+
+
+# --- defaults of networks one family reuses from another ---------------------------------------------
+
+
+def _networks() -> list[type]:
+    return [net for name in FAMILIES for net in (MODELS.get(name).generator, MODELS.get(name).discriminator)]
+
+
+def test_no_constructor_is_copied_to_change_defaults():
+    # a subclass that writes its own __init__ with its parent's parameters (to change a default) is a
+    # copy; with_defaults states only the changed defaults
+    import inspect
+
+    for net in _networks():
+        parent = net.__mro__[1]
+        own = "__init__" in vars(net) and not hasattr(vars(net)["__init__"], "__wrapped__")
+        if own and parent is not torch.nn.Module:
+            same = list(inspect.signature(net).parameters) == list(inspect.signature(parent).parameters)
+            assert not same, f"{net.__name__} repeats {parent.__name__}'s constructor: use with_defaults"
+
+
+def test_family_defaults_are_in_the_signature_and_reach_the_network():
+    import inspect
+
+    from ganbench.models.resnet import ResNetDiscriminator, ResNetGenerator
+
+    expected = {  # (sn, init) defaults per network
+        "ResNetGenerator": (False, "xavier"),
+        "ResNetDiscriminator": (True, "xavier"),
+        "SAGANGenerator": (True, "ortho"),
+        "SAGANDiscriminator": (True, "ortho"),
+        "BigGANGenerator": (True, "ortho"),
+        "BigGANDiscriminator": (True, "ortho"),
+    }
+    for net in _networks():
+        if net.__name__ in expected:
+            params = inspect.signature(net).parameters
+            assert (params["sn"].default, params["init"].default) == expected[net.__name__], net.__name__
+    # SAGAN's G is ResNet's G with spectral norm on (and no spectral norm when asked for none)
+    sagan_g = MODELS.get("sagan").generator
+
+    assert spectral_norm_layers(sagan_g(16, 32, ch=8)) and not spectral_norm_layers(
+        sagan_g(16, 32, ch=8, sn=False)
+    )
+    assert not spectral_norm_layers(ResNetGenerator(16, 32, ch=8))
+    # the same parameters and state-dict keys as the parent built with those defaults
+    sagan_d = MODELS.get("sagan").discriminator
+    torch.manual_seed(0)
+    ours = sagan_d(32, 3, ch=8).state_dict()
+    torch.manual_seed(0)
+    parent = ResNetDiscriminator.__new__(sagan_d)
+    ResNetDiscriminator.__init__(parent, 32, 3, ch=8, sn=True, init="ortho")
+    ref = parent.state_dict()
+    assert list(ours) == list(ref) and all(torch.equal(ours[k], ref[k]) for k in ours)
+
+
+def test_with_defaults_refuses_a_name_the_parent_does_not_take():
+    from ganbench.models.family import with_defaults
+    from ganbench.models.resnet import ResNetGenerator
+
+    with pytest.raises(TypeError, match="no keyword-only parameter.*spectral"):
+
+        @with_defaults(spectral=True)
+        class Typo(ResNetGenerator):
+            pass
