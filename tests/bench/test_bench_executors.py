@@ -59,7 +59,7 @@ def _compare(benchmark, executor, tmp_path, **kw) -> dict:
 
 
 def test_bench_local_executor(benchmark, tmp_path):
-    _compare(benchmark, run_local, tmp_path)
+    assert _compare(benchmark, run_local, tmp_path)["speedup_2_vs_1"] > 1.15  # 1.40x measured, idle machine
 
 
 @pytest.mark.ray
@@ -73,4 +73,4 @@ def test_bench_ray_executor(benchmark, tmp_path):
     first = min(read_attempts(d)[0]["started"] for d in (tmp_path / "w1").iterdir())
     benchmark.extra_info["ray_startup_s"] = round(first - t0, 2)
     print(f"ray start-up before the first run: {first - t0:.1f} s (included in workers1_s)")
-    assert info["speedup_2_vs_1"] > 0
+    assert info["speedup_2_vs_1"] > 1.15, info  # two workers beat one (1.52x measured on the idle machine)

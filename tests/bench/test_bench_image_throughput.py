@@ -362,6 +362,6 @@ def test_fmnist_grid_run_cost(benchmark, tmp_path, arch, h100_flops_per_s, eval_
             f"≈ {r['gpu_est_minutes_train']:.1f} min of training"
         )
     for r in out.values():
-        assert r["cpu_s_per_step"] > 0 and r["gflop_per_step"] > 0
+        assert 1 < r["gflop_per_step"] / r["cpu_s_per_step"] < 400, r  # GFLOP/s within what 2 cores can do
     # a gradient penalty differentiates D twice: it must cost more FLOPs than no penalty
     assert out["gp"]["gflop_per_step"] > out["none"]["gflop_per_step"]
