@@ -7,10 +7,7 @@ import sys
 import time
 from collections import Counter
 
-from tqdm.auto import tqdm
-
 from ganbench.commands import add_set_option
-from ganbench.registries import EXECUTORS, load_all
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here, not at the top: building the parser for --help must not import torch (startup latency)
+    from tqdm.auto import tqdm
+
+    from ganbench.registries import EXECUTORS, load_all
     from ganbench.runners.grid import EXECUTOR_FLAGS, accepts, executor_options, load_grid
     from ganbench.runners.run import check_results_dir, is_done
 

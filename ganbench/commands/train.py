@@ -7,9 +7,6 @@ import json
 from pathlib import Path
 
 from ganbench.commands import add_set_option
-from ganbench.config import load_config
-from ganbench.records import read_record
-from ganbench.runners.run import check_results_dir, run_dir_for
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +20,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here, not at the top: building the parser for --help must not import torch (startup latency)
+    from ganbench.config import load_config
+    from ganbench.records import read_record
+    from ganbench.runners.run import check_results_dir, run_dir_for
     from ganbench.training.trainer import Trainer
 
     cfg = load_config(args.recipe, args.sets)

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from tabulate import tabulate
-
 from ganbench.errors import WeightsError
-from ganbench.evaluation import weights as W
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _classifier_row(verify: bool) -> list[str]:
+    from ganbench.evaluation import weights as W
     from ganbench.evaluation.extractors import fmnist_classifier as fc
 
     path = fc.asset_path()
@@ -43,6 +41,11 @@ def _classifier_row(verify: bool) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here, not at the top: ganbench.evaluation imports torch, and --help must not (startup latency)
+    from tabulate import tabulate
+
+    from ganbench.evaluation import weights as W
+
     rows = []
     bad = missing = 0
     for w in W.KNOWN_WEIGHTS.values():
