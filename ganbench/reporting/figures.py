@@ -163,7 +163,17 @@ def curves_figure(runs: pd.DataFrame, row_keys: list[str], path: Path) -> Path |
         if not run["evals"]:
             continue
         selection = run.get("cfg:eval.selection_metric")
-        metric = selection if isinstance(selection, str) else run["cfg:eval.metrics"][0]
+        listed = run.get("cfg:eval.metrics")
+        # what the run selected by: its selection metric, else (as the trainer does) its first metric
+        metric = (
+            selection
+            if isinstance(selection, str)
+            else listed[0]
+            if isinstance(listed, tuple) and listed
+            else None
+        )
+        if metric is None:
+            continue
         for e in run["evals"]:
             if isinstance(e.get(metric), (int, float)):
                 rows.append(

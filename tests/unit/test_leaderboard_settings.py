@@ -234,3 +234,30 @@ def test_the_input_fields_the_headers_read_are_evaluation_inputs():
 
     fields = {f.name for f in dataclasses.fields(EvalInputs)}
     assert settings._FEATURE_FIELDS | settings._FAKE_FIELDS | settings._REAL_FIELDS <= fields
+
+
+def test_the_figures_follow_the_column_groups(tmp_path):
+    import numpy as np
+    import PIL.Image
+
+    from ganbench.reporting.plots import SAMPLES_NPY
+
+    results = tmp_path / "results"
+    for eval_seed in (2024, 99):
+        for loss in ("hinge", "wgan"):
+            run_id = f"{loss}-{eval_seed}"
+            config = {
+                "seed": 0,
+                "data": {"name": "ring8"},
+                "objective": {"loss": loss},
+                "eval": {"seed": eval_seed, "metrics": ["modes"]},
+            }
+            evals = [{"step": t, "modes": float(t)} for t in (0, 10)]
+            rec = {"run_id": run_id, "status": "finished", "config": config, "metrics": {"modes": 8.0}}
+            write_json_atomic(results / run_id / "record.json", {**rec, "evals": evals})
+            np.save(results / run_id / SAMPLES_NPY, np.zeros((10, 2)))
+    paths = write_leaderboard(results, tmp_path / "board")
+    with PIL.Image.open(paths["figure"]) as im:
+        assert im.size == (190 * 2, 190 * 2)  # hinge, wgan down; one column per evaluation seed
+    with PIL.Image.open(paths["curves"]) as im:
+        assert im.size[1] > 2 * 300  # a row of panels per column group (3.2 inches each)
