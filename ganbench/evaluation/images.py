@@ -200,14 +200,21 @@ def plan(
             raise ConfigError(f"metric {name!r} is for 2-D point datasets (ring8, grid25), not images")
     params = {name: dict(eval_cfg.metric_params.get(name) or {}) for name in names}
     labelled = [name for name in names if fns[name].needs_labels]
-    plain = [name for name in names if name not in labelled]
-    split = eval_cfg.reference_split
-    ref_data = reference_data(data, split)
-    n = int(eval_cfg.n_samples)
+    ref_data = reference_data(data, eval_cfg.reference_split)
     p = Plan(
-        names, fns, params, plain, labelled, n, split, ref_data, tuple(ref_data.sample_shape),
-        eval_cfg.n_real, None, batch_size,
-    )  # fmt: skip
+        names=names,
+        metrics=fns,
+        params=params,
+        plain=[name for name in names if name not in labelled],
+        labelled=labelled,
+        n=int(eval_cfg.n_samples),
+        split=eval_cfg.reference_split,
+        ref_data=ref_data,
+        shape=tuple(ref_data.sample_shape),
+        n_real=eval_cfg.n_real,
+        extractor=None,  # built once the counts are known to be fine
+        batch_size=batch_size,
+    )
     _check_labels(p, source, data)
     _check_counts(p, source, seed)
     p.extractor = build_extractor(eval_cfg.extractor, eval_cfg.extractor_params, data, device)
