@@ -32,6 +32,7 @@ from ganbench.evaluation.images import DEFAULT_BATCH_SIZE, evaluate_source
 from ganbench.evaluation.sources import ArraySource, EvalSource, GeneratorSource, open_source
 from ganbench.records import versions
 from ganbench.registries import DATASETS, load_all
+from ganbench.schema import check_params
 
 DEFAULT_METRICS = ("fid",)
 DEFAULT_GENERATED = 10_000  # samples drawn from a generator when neither n nor a recipe says
@@ -164,16 +165,15 @@ def as_source(fake: Any, kind: str | None = None, **options: Any) -> EvalSource:
         )
     options = {k: v for k, v in options.items() if v is not None}
     if isinstance(fake, (np.ndarray, torch.Tensor)):
-        return ArraySource.from_array(fake, **options)
+        checked = check_params(
+            ArraySource.from_array, options, "evaluate: an array's options", skip=("images",)
+        )
+        return ArraySource.from_array(fake, **checked)
     if isinstance(fake, torch.nn.Module) or callable(fake):
-        allowed = {"z_dim", "num_classes", "value_range"}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise ConfigError(
-                f"evaluate: option(s) {', '.join(unknown)} do not apply to a generator; "
-                f"valid: {', '.join(sorted(allowed))}"
-            )
-        return GeneratorSource(fake, f"generator {type(fake).__name__}", **options)
+        checked = check_params(
+            GeneratorSource, options, "evaluate: a generator's options", skip=("G", "name")
+        )
+        return GeneratorSource(fake, f"generator {type(fake).__name__}", **checked)
     raise ConfigError(
         f"evaluate: cannot evaluate a {type(fake).__name__}; give a path, a module:factory spec, an array "
         f"or tensor of images, or a generator (nn.Module or callable)"

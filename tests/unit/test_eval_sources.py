@@ -397,7 +397,7 @@ def _eval_cfg(**kw):
 
 
 def test_evaluate_source_numbers_equal_the_direct_computation(tmp_path):
-    from ganbench.evaluation import fid_from_features, intra_fid
+    from ganbench.evaluation.functional import fid_from_features, intra_fid
     from ganbench.evaluation.images import evaluate_source
 
     data = FakeImages()

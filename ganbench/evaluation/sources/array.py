@@ -6,6 +6,7 @@ named key) and optionally ``labels``.
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,33 @@ class ArraySource(FileSource):
             raise SourceError(f"array source {p}: cannot be read without unpickling ({e})") from None
         except (OSError, zipfile.BadZipFile, EOFError) as e:
             raise SourceError(f"array source {p}: not a readable .npy/.npz file ({e})") from None
+        self.path: Path | None = p
+        self._set_images(arr, labels, value_range, layout, p, repr(labels_key))
+
+    @classmethod
+    def from_array(
+        cls,
+        images: np.ndarray | torch.Tensor,
+        value_range: str | None = None,
+        labels: np.ndarray | torch.Tensor | None = None,
+        layout: str | None = None,
+    ) -> ArraySource:
+        """Images held in memory (``ganbench.evaluate(array)``), checked like a file's; the content
+        sha256 stands in for the file's in the provenance."""
+        arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+        if layout not in (None, "nchw", "nhwc"):
+            raise ConfigError(f"array source in memory: layout {layout!r}; valid choices: nchw, nhwc")
+        self = cls.__new__(cls)
+        FileSource.__init__(self, "<in memory>")
+        self.sha256 = hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
+        self.key, self.path = None, None
+        self._set_images(arr, labels, value_range, layout, Path("<in memory>"), "labels")
+        return self
+
+    def _set_images(
+        self, arr: np.ndarray, labels: Any, value_range: str | None, layout: str | None, p: Path, what: str
+    ) -> None:
+        """Shape, dtype, value range and labels of the image array ``arr`` (from a file or memory)."""
         self.dtype = str(arr.dtype)
         self.array, self.layout = self._layout(arr, layout, p)
         self.size = int(self.array.shape[0])
@@ -91,7 +119,7 @@ class ArraySource(FileSource):
                 f"array source {p}: dtype {arr.dtype}; expected uint8 (0..255) or a float array with --range"
             )
         if labels is not None:
-            self.labels = as_labels(labels, f"array source {p}: {labels_key!r}", self.size)
+            self.labels = as_labels(labels, f"array source {p}: {what}", self.size)
             self.num_classes = int(self.labels.max()) + 1
 
     @staticmethod
@@ -131,7 +159,7 @@ class ArraySource(FileSource):
     def describe(self) -> dict[str, Any]:
         return {
             **super().describe(),
-            "path": str(Path(self.name).resolve()),
+            "path": str(self.path.resolve()) if self.path is not None else None,
             "sha256": self.sha256,
             "key": self.key,
             "dtype": self.dtype,
