@@ -24,8 +24,8 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter  # n
 
 from ganbench.errors import ConfigError  # noqa: E402
 from ganbench.evaluation.metric import is_lower_better  # noqa: E402
-from ganbench.reporting.plots import SAMPLES_NPY, SAMPLES_PNG, scatter_axes  # noqa: E402
 from ganbench.reporting.table import DATASET_KEY, GROUP_COL, SEED_KEY, key_columns  # noqa: E402
+from ganbench.training.samples import SAMPLES_NPY, SAMPLES_PNG, scatter_axes  # noqa: E402
 
 
 def _group_column(df: pd.DataFrame) -> pd.Series:

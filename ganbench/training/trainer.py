@@ -34,6 +34,7 @@ from ganbench.training.checkpoint import (
 )
 from ganbench.training.device import resolve_device, resolve_threads
 from ganbench.training.ema import make_ema
+from ganbench.training.samples import SAMPLES_PER_CLASS, save_samples
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -341,8 +342,6 @@ class Trainer:
         return record
 
     def save_samples(self, samples: torch.Tensor, G: nn.Module) -> None:
-        from ganbench.reporting.plots import SAMPLES_PER_CLASS, save_samples
-
         if self.conditional and self.data.kind != "points":
             # a conditional generator is judged class by class: one row of the grid per class
             labels = torch.arange(self.data.num_classes).repeat_interleave(SAMPLES_PER_CLASS)

@@ -13,7 +13,7 @@ import pytest
 
 from ganbench.cli import main
 from ganbench.io import write_json_atomic
-from ganbench.reporting.plots import SAMPLES_NPY
+from ganbench.training.samples import SAMPLES_NPY
 
 
 def good_records(results):

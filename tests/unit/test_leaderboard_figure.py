@@ -9,8 +9,8 @@ import PIL.Image
 
 from ganbench.io import write_json_atomic
 from ganbench.reporting.figures import MAX_LINES_PER_PANEL, curves_figure, sample_figure
-from ganbench.reporting.plots import SAMPLES_NPY
 from ganbench.reporting.table import records_frame
+from ganbench.training.samples import SAMPLES_NPY
 
 PX = 190  # 1.9 inches per panel at 100 dpi
 

@@ -9,8 +9,8 @@ import numpy as np
 import PIL.Image
 
 from ganbench.io import write_json_atomic
-from ganbench.reporting.plots import SAMPLES_NPY
 from ganbench.reporting.writers import write_leaderboard
+from ganbench.training.samples import SAMPLES_NPY
 
 
 def records(tmp_path):

@@ -240,7 +240,7 @@ def test_the_figures_follow_the_column_groups(tmp_path):
     import numpy as np
     import PIL.Image
 
-    from ganbench.reporting.plots import SAMPLES_NPY
+    from ganbench.training.samples import SAMPLES_NPY
 
     results = tmp_path / "results"
     for eval_seed in (2024, 99):

@@ -1,6 +1,7 @@
 """A run's own sample figure, written beside its record by the trainer: points as ``samples.npy``
 plus a scatter with the mode centres, images as a ``samples.png`` grid. The leaderboard's figures
-(``ganbench.reporting.figures``) read these files back."""
+(``ganbench.reporting.figures``) read these files back (the file names and the scatter style live
+here, with the code that writes them)."""
 
 from __future__ import annotations
 
