@@ -39,7 +39,6 @@ from ganbench.evaluation.sources import EvalSource, GeneratorSource, conform
 from ganbench.evaluation.stacked import PerChannelExtractor
 from ganbench.evaluation.statistics import Extracted, extract_features
 from ganbench.registries import EXTRACTORS
-from ganbench.schema import check_params
 
 DEFAULT_BATCH_SIZE = 250
 PREVIEW = 64  # samples kept for the image grid beside the record
@@ -54,11 +53,11 @@ REAL_FIELDS = ("real_features", "real_stats", "real_labels")
 
 
 def build_extractor(name: str | None, params: dict[str, Any], data: Any, device: torch.device | str) -> Any:
-    """The configured extractor on ``device``; per channel on stacked datasets with the classifier."""
+    """The configured extractor on ``device``; per channel on stacked datasets with the classifier.
+    ``params`` come validated with the rest of the evaluation settings (``config.check_eval_config``,
+    which RunConfig.validate and ``ganbench.evaluate`` run once, before any work)."""
     name = name or data.default_extractor
-    factory = EXTRACTORS.get(name, "extractor")
-    checked = check_params(factory, dict(params), f"extractor {name!r} options", skip=("device",))
-    extractor = factory(**checked, device=device)
+    extractor = EXTRACTORS.get(name, "extractor")(**params, device=device)
     if data.stacked and name == data.default_extractor:  # the protocol's classifier, per channel
         extractor = PerChannelExtractor(extractor)
     return extractor.eval()
@@ -395,7 +394,8 @@ def evaluate_source(
     cache_dir: str | Path | None = None,
 ) -> EvalResult:
     """Score ``eval_cfg.n_samples`` samples of ``source`` against image dataset ``data`` (the
-    reference split is ``eval_cfg.reference_split``) with the metrics ``eval_cfg.metrics``."""
+    reference split is ``eval_cfg.reference_split``) with the metrics ``eval_cfg.metrics``.
+    ``eval_cfg`` is a validated EvalConfig (a RunConfig's, or checked by ``config.check_eval_config``)."""
     t0 = time.perf_counter()
     p = plan(source, data, eval_cfg, seed, device, batch_size)
     source.to(device)
