@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ganbench import __version__
 from ganbench.errors import GanbenchError
 from ganbench.io import read_json, write_json_atomic
 
@@ -22,13 +23,12 @@ STATUSES = ("finished", "diverged", "failed")
 
 
 def versions() -> dict[str, str]:
+    # imported on use: records are read on the CLI's light paths (leaderboard), which need no torch
     import numpy
     import torch
 
-    import ganbench
-
     out = {
-        "ganbench": ganbench.__version__,
+        "ganbench": __version__,
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "numpy": numpy.__version__,
