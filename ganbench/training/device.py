@@ -6,7 +6,7 @@ several runs at a time on one machine. So ``runtime.threads`` unset means: one t
 work is tiny (measured, below), else the run's CPUs (``runtime.cpus``: the Ray reservation, or the
 local executor's share of the cores, or the machine's cores for ``ganbench train``). Measured on a
 busy 2-core machine: the toy recipe runs 7x faster at 1 thread than at torch's default of 2
-(docs/executors.md).
+(docs/executors.md), and 9-15x faster in the benchmark there.
 """
 
 from __future__ import annotations

@@ -143,7 +143,8 @@ def test_killed_driver_leaves_no_workers_and_rerun_completes(tmp_path, toy_cfg_d
     import sys
     import time
 
-    base = {**toy_cfg_dict, "train": {**toy_cfg_dict["train"], "steps": 800, "checkpoint_every": 50}}
+    # long enough that no run can finish between the first checkpoint and the workers' exit (<= 2 s)
+    base = {**toy_cfg_dict, "train": {**toy_cfg_dict["train"], "steps": 4000, "checkpoint_every": 50}}
     p = make_grid(tmp_path, base, axes={"seed": [0, 1]})
     results = tmp_path / "r"
     cmd = [sys.executable, "-m", "ganbench.cli", "grid", str(p), "--workers", "2", "--results", str(results)]
