@@ -107,3 +107,32 @@ def test_numpy_features_work_too():
     np_inp = EvalInputs(real_features=inp.real_features.numpy(), fake_features=inp.fake_features.numpy())
     assert R.METRICS.get("prdc")(np_inp) == R.METRICS.get("prdc")(inp)
     assert np.isfinite(R.METRICS.get("kid")(np_inp, num_subsets=3)["kid"])
+
+
+def test_compute_metrics_accepts_the_declared_substitutes():
+    """The evaluator asks each metric what it needs: fid and fid_infinity get real_features where no
+    cached real_stats are given (their documented substitute) instead of a 'needs real_stats' error."""
+    from ganbench.evaluation.evaluator import compute_metrics
+
+    params = {"fid_infinity": {"num_points": 3, "min_samples": 20}}
+    with_stats = compute_metrics(["fid", "fid_infinity"], _inputs(), params)
+    only_features = compute_metrics(["fid", "fid_infinity"], _inputs(real_stats=None), params)
+    assert only_features["fid"] == pytest.approx(with_stats["fid"], rel=1e-12)
+    assert only_features["fid_infinity"] == pytest.approx(with_stats["fid_infinity"], rel=1e-12)
+    with pytest.raises(SourceError, match=r"metric 'fid' needs real_stats \(or real_features\)"):
+        compute_metrics(["fid"], _inputs(real_stats=None, real_features=None))
+
+
+def test_every_record_key_a_metric_writes_is_declared():
+    """Direction, role and header come from the metric's declared outputs: a key it writes but did
+    not declare would fall out of the leaderboard's defaults and of checkpoint selection."""
+    from ganbench.evaluation.metric import output_info
+
+    inp = _inputs()
+    params = {"fid_infinity": {"num_points": 3, "min_samples": 20}}
+    for name in sorted(NEEDS):
+        keys = R.METRICS.get(name)(inp, **params.get(name, {}))
+        undeclared = [k for k in keys if output_info(k) is None]
+        assert not undeclared, (name, undeclared)
+    assert output_info("fid").better == "lower" and output_info("precision").better == "higher"
+    assert output_info("kid_std").role == "setting" and output_info("intra_fid_class_3").role == "detail"
