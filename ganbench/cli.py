@@ -15,14 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganbench", description="GAN benchmarking and evaluation suite")
     parser.add_argument("--version", action="version", version=f"ganbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in (*COMMANDS, "recipes"):
-        try:
-            module = importlib.import_module(f"ganbench.commands.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"ganbench.commands.{name}":
-                raise
-            continue  # subcommand not built yet
-        module.add_parser(sub)
+    for name in COMMANDS:
+        importlib.import_module(f"ganbench.commands.{name}").add_parser(sub)
     return parser
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ganbench import registries as R
 from ganbench.errors import ConfigError
 from ganbench.schema import check_params, deep_merge, from_dict, load_yaml, parse_override, set_dotted
 
@@ -147,8 +148,6 @@ class RunConfig:
         factories, ``data.params`` against the dataset class (without opening it), numbers against
         their ranges and the optimiser settings against torch's. Fills in defaults that depend on
         the dataset (``eval.metrics``). Returns self."""
-        from ganbench import registries as R
-
         R.load_all()
         w = where
         dataset = R.DATASETS.get(self.data.name, f"{w}: data.name")
@@ -236,8 +235,6 @@ def _check_runtime(r: RuntimeConfig, w: str) -> None:
 def check_eval_config(eval_cfg: EvalConfig, dataset_name: str, where: str = "config") -> None:
     """The evaluation keys, asked of the components: each metric's data kind and parameters, the
     extractor (``eval.extractor`` or the dataset's default) and its parameters."""
-    from ganbench import registries as R
-
     R.load_all()
     e, w = eval_cfg, where
     dataset = R.DATASETS.get(dataset_name, f"{w}: data.name")

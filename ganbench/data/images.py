@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision import datasets as tvd
 
+from ganbench.cache import cache_root
 from ganbench.data.base import Batch, DataSource, check_options
 from ganbench.data.preprocess import Interpolation, Preprocess, to_float, to_uint8_chw
 from ganbench.data.stream import IndexStream, RangeBatchSampler, StreamBatchSampler
@@ -40,8 +41,6 @@ def resolve_root(root: str | os.PathLike | None) -> Path:
     (``$GANBENCH_CACHE/datasets``, default ``~/.cache/ganbench/datasets``), torchvision's layout."""
     if root is not None:
         return Path(root).expanduser()
-    from ganbench.cache import cache_root  # on use, like the Fashion-MNIST lookup that shares it
-
     return cache_root() / "datasets"
 
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from torchvision import datasets as tvd
 
 from ganbench.config import DataConfig
+from ganbench.data import fashion_mnist_files
 from ganbench.data.images import ImageDataSource, resolve_root
 from ganbench.data.preprocess import Interpolation
 from ganbench.errors import ConfigError, GanbenchError
@@ -136,15 +137,11 @@ class FashionMNIST(VisionDataset):
 
     @classmethod
     def construct(cls, split: str, root: Path, download: bool) -> Any:
-        from ganbench.data import fashion_mnist_files  # imported on use: Debian lookup, cache
-
         return fashion_mnist_files.fashion_mnist(split, str(root))
 
     @classmethod
     def present(cls, root: str | Path | None = None) -> bool:
         # No construction here: fashion_mnist() would try to download when nothing is local.
-        from ganbench.data import fashion_mnist_files
-
         name = "t10k-images-idx3-ubyte"
         places = [resolve_root(root), fashion_mnist_files.dataset_cache_dir()]
         return (

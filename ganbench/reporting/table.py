@@ -174,17 +174,22 @@ def _selection_metrics(df: pd.DataFrame) -> list[str]:
     return list(values) if len(values) == 1 else []
 
 
+def _unknown(option: str, what: str, unknown: list[str], valid: list[str], valid_text: str) -> ConfigError:
+    """The error for unknown names given to ``option``, with the closest valid name as a hint."""
+    hints = [m for k in unknown for m in difflib.get_close_matches(k, valid, n=1)]
+    return ConfigError(
+        f"{option}: unknown {what}(s) {', '.join(map(repr, unknown))}"
+        + (f" (did you mean {', '.join(map(repr, hints))}?)" if hints else "")
+        + f"; {valid_text}: {', '.join(valid) or 'none'}"
+    )
+
+
 def _check_row_keys(df: pd.DataFrame, row_keys: list[str]) -> None:
     """Every row key is a config key of the records (a typo would be a KeyError deep in pandas)."""
     valid = sorted(c[4:] for c in df.columns if c.startswith("cfg:"))
     unknown = [k for k in row_keys if k not in valid]
     if unknown:
-        hints = [m for k in unknown for m in difflib.get_close_matches(k, valid, n=1)]
-        raise ConfigError(
-            f"--rows: unknown row key(s) {', '.join(map(repr, unknown))}"
-            + (f" (did you mean {', '.join(map(repr, hints))}?)" if hints else "")
-            + f"; valid row keys (config keys of these records): {', '.join(valid)}"
-        )
+        raise _unknown("--rows", "row key", unknown, valid, "valid row keys (config keys of these records)")
 
 
 def _check_metrics(present: list[str], metrics: list[str]) -> None:
@@ -192,12 +197,7 @@ def _check_metrics(present: list[str], metrics: list[str]) -> None:
     is ranked by."""
     unknown = [m for m in metrics if m not in present]
     if unknown:
-        hints = [m for k in unknown for m in difflib.get_close_matches(k, present, n=1)]
-        raise ConfigError(
-            f"--metrics: unknown metric(s) {', '.join(map(repr, unknown))}"
-            + (f" (did you mean {', '.join(map(repr, hints))}?)" if hints else "")
-            + f"; the records have: {', '.join(sorted(present)) or 'no metrics'}"
-        )
+        raise _unknown("--metrics", "metric", unknown, sorted(present), "the records have")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from pathlib import Path
 from ganbench.config import RunConfig
 from ganbench.errors import ConfigError
 from ganbench.records import new_record, read_record, write_record
+from ganbench.training.trainer import Trainer
 
 LOG_FILE = "run.log"
 DONE_STATUSES = ("finished", "diverged")  # a grid does not redo these; "failed" is retried
@@ -51,8 +52,6 @@ def run_one(cfg: RunConfig, results_dir: str | Path, progress: bool = False) -> 
     """Train and evaluate one (validated) run, resuming from its checkpoint; write its record and
     return a summary. Any exception becomes a ``failed`` record with the traceback: one bad run
     never stops a grid."""
-    from ganbench.training.trainer import Trainer
-
     run_dir = run_dir_for(cfg, results_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Device choice and runtime settings: the one thread setting (``runtime.threads``) and its default.
+"""The one thread setting (``runtime.threads``) and its default.
 
 torch's default of one intra-op thread per core is the wrong default for most runs here: the toy
 MLPs do tiny matrix products, where thread hand-offs cost more than they give, and a grid runs
@@ -18,8 +18,6 @@ from typing import Any
 
 import torch
 from torch import nn
-
-from ganbench.devices import resolve_device  # noqa: F401  (the one device rule; kept importable here)
 
 # Forward FLOPs of one batch through G and D below which extra threads do not pay. Measured
 # (docs/executors.md): the toy MLP 128x3 at batch 256 (34 MFLOP) and DCGAN ch 8 at batch 32

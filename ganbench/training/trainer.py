@@ -17,6 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ganbench.config import RunConfig
+from ganbench.devices import resolve_device
 from ganbench.errors import DivergedError, GanbenchError
 from ganbench.evaluation.evaluator import evaluate, generate
 from ganbench.evaluation.metric import is_better
@@ -32,7 +33,7 @@ from ganbench.training.checkpoint import (
     load_generator_weights,
     save_checkpoint,
 )
-from ganbench.training.device import resolve_device, resolve_threads
+from ganbench.training.device import resolve_threads
 from ganbench.training.ema import make_ema
 from ganbench.training.samples import SAMPLES_PER_CLASS, save_samples
 
