@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,70 @@ SOURCE is one of (detected; --kind forces it):
   run          a ganbench run folder (record.json + checkpoints/); best.pt else last.pt,
                EMA weights when present
 """
+
+
+# Python API keyword -> this command's flag: errors raised inside ganbench.evaluate name the flag the
+# user typed (``--range=0,1``), not the keyword argument it became (``value_range``).
+FLAGS = {
+    "value_range": "--range",
+    "z_dim": "--z-dim",
+    "num_classes": "--num-classes",
+    "key": "--key",
+    "labels_key": "--labels-key",
+    "layout": "--layout",
+    "labels": "--labels",
+    "checkpoint": "--checkpoint",
+    "use_ema": "--ema",  # only --no-ema exists: see flag_name
+    "kind": "--kind",
+    "real": "--reference",
+    "split": "--split",
+    "root": "--root",
+    "resolution": "--resolution",
+    "n": "--n",
+    "n_real": "--n-real",
+    "seed": "--seed",
+    "metrics": "--metrics",
+    "metric_params": "--metric-param",
+    "extractor": "--extractor",
+    "mode": "--mode",
+    "weights": "--weights",
+    "resize": "--resize",
+    "batch_size": "--batch-size",
+    "device": "--device",
+}
+
+
+def flag_name(name: str, value: Any = None) -> str:
+    """How ``name`` (set to ``value``) is written on this command line: ``--range=0,1``, ``--labels``,
+    ``--no-labels``, ``--no-ema``; an option that is not a flag of ours keeps its name."""
+    flag = FLAGS.get(name, name)
+    if name == "use_ema":
+        return "--no-ema"
+    if value is None or value is True:
+        return flag
+    if value is False:
+        return f"--no-{flag.removeprefix('--')}"
+    return f"{flag}={value}"  # '=' always: --range=-1,1 would otherwise read as an option
+
+
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Warnings raised during the evaluation (e.g. a contradicted --range) as one line each on
+    stderr, each said once, instead of Python's file:line form."""
+    from ganbench.evaluation.sources.base import RangeWarning  # imports torch: not at the top
+
+    said: set[str] = set()
+
+    def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+        text = str(message)
+        if text not in said:
+            said.add(text)
+            print(f"ganbench eval: warning: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", RangeWarning)  # each evaluation says it, not just the first
+        warnings.showwarning = show
+        yield
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -79,7 +146,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("running")
     g.add_argument("--batch-size", type=int, default=250)
     g.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    g.add_argument("--out", help="write the result record (JSON) here")
+    g.add_argument(
+        "--out",
+        help="write the result record (JSON) here; '-' prints it on stdout (the table goes to stderr)",
+    )
     g.add_argument("--json", action="store_true", help="print the result record as JSON instead of a table")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -105,7 +175,38 @@ def run(args: argparse.Namespace) -> int:
     from ganbench.evaluation.api import evaluate
     from ganbench.io import write_json_atomic
 
-    result = evaluate(
+    with _warnings_as_lines():
+        result = _evaluate(evaluate, args)
+    record = result.to_record()
+    to_stdout = args.out == "-"
+    if args.json or to_stdout:
+        print(json.dumps(record, indent=2, default=str))
+    if not args.json:
+        # with --out - stdout holds the JSON record alone (pipeable), so the table goes to stderr
+        _print_table(tabulate, result, sys.stderr if to_stdout else sys.stdout)
+    if args.out and not to_stdout:
+        write_json_atomic(Path(args.out), record)
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _print_table(tabulate: Any, result: Any, file: Any) -> None:
+    rows = [[k, f"{v:.6g}" if isinstance(v, float) else v] for k, v in result.metrics.items()]
+    print(tabulate(rows, headers=["metric", "value"], tablefmt="github"), file=file)
+    prov, cfg = result.provenance, result.settings
+    ex, ref = prov["extractor"], prov["reference"] or {}
+    print(
+        f"\n{prov.get('n_fake', prov.get('n_fake_labelled'))} samples (seed {cfg['seed']}) vs "
+        f"{ref.get('n_real', '-')} real {cfg['reference']}/{cfg['split']}; extractor {ex['extractor']} "
+        f"({ex['mode']}, weights {str(ex['weights_hash'])[:12]})",
+        file=file,
+    )
+    if prov["source"].get("range_warning"):
+        print(f"warning: {prov['source']['range_warning']}", file=file)
+
+
+def _evaluate(evaluate: Any, args: argparse.Namespace) -> Any:
+    return evaluate(
         args.source,
         args.reference,
         metrics=args.metrics,
@@ -132,21 +233,5 @@ def run(args: argparse.Namespace) -> int:
         labels=args.labels,
         checkpoint=args.checkpoint,
         use_ema=False if args.no_ema else None,
+        names=flag_name,
     )
-    record = result.to_record()
-    if args.json:
-        print(json.dumps(record, indent=2, default=str))
-    else:
-        rows = [[k, f"{v:.6g}" if isinstance(v, float) else v] for k, v in result.metrics.items()]
-        print(tabulate(rows, headers=["metric", "value"], tablefmt="github"))
-        prov, cfg = result.provenance, result.settings
-        ex, ref = prov["extractor"], prov["reference"] or {}
-        print(
-            f"\n{prov.get('n_fake', prov.get('n_fake_labelled'))} samples (seed {cfg['seed']}) vs "
-            f"{ref.get('n_real', '-')} real {cfg['reference']}/{cfg['split']}; extractor {ex['extractor']} "
-            f"({ex['mode']}, weights {str(ex['weights_hash'])[:12]})"
-        )
-    if args.out:
-        write_json_atomic(Path(args.out), record)
-        print(f"wrote {args.out}", file=sys.stderr)
-    return 0

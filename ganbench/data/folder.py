@@ -40,7 +40,8 @@ def _images_under(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
-def _top_level_images(folder: Path) -> list[Path]:
+def top_level_images(folder: Path) -> list[Path]:
+    """Image files directly in ``folder`` (labels need every image in a sub-folder)."""
     return [p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(IMAGE_SUFFIXES)]
 
 
@@ -51,7 +52,7 @@ class ImageFiles(Dataset):
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise ConfigError(f"image folder {self.folder} does not exist or is not a folder")
-        top = _top_level_images(self.folder)
+        top = top_level_images(self.folder)
         subdirs = sorted(p for p in self.folder.iterdir() if p.is_dir() and not p.name.startswith("."))
         if labels is None:
             labels = not top and bool(subdirs)

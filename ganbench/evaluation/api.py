@@ -30,8 +30,10 @@ from ganbench.devices import resolve_device
 from ganbench.errors import ConfigError
 from ganbench.evaluation.images import DEFAULT_BATCH_SIZE, evaluate_source
 from ganbench.evaluation.sources import ArraySource, EvalSource, GeneratorSource, open_source
+from ganbench.evaluation.sources.base import OptionNamer, option_name, option_names
+from ganbench.evaluation.sources.open import check_options
 from ganbench.records import versions
-from ganbench.registries import DATASETS, load_all
+from ganbench.registries import DATASETS, EXTRACTORS, load_all
 from ganbench.schema import check_params
 
 DEFAULT_METRICS = ("fid",)
@@ -85,6 +87,7 @@ def evaluate(
     resize: bool = False,
     progress: bool = False,
     cache_dir: str | Path | None = None,
+    names: OptionNamer | None = None,
     **source_options: Any,
 ) -> EvaluationResult:
     """Score ``fake`` against the reference dataset ``real`` (see the module docstring).
@@ -96,29 +99,34 @@ def evaluate(
     ``z_dim``/``num_classes`` for generators, ``key``/``labels_key``/``layout`` for .npz files,
     ``labels`` for folders, ``checkpoint``/``use_ema`` for run folders); an option that does not
     apply to the source is an error naming the valid ones.
+
+    ``names`` spells options in error messages (default: these keyword arguments; ``ganbench eval``
+    passes one that gives its flags, ``--range=0,1``).
     """
     load_all()
     t0 = time.perf_counter()
-    if batch_size < 1:
-        raise ConfigError(f"batch_size (--batch-size) must be >= 1, got {batch_size}")
-    source = as_source(fake, kind, **source_options)
-    eval_cfg = _eval_config(
-        source, metrics, extractor, n, seed, split, n_real, extractor_params, metric_params
-    )
-    data = _reference(source, real, eval_cfg.reference_split, root, resolution)
-    check_eval_config(eval_cfg, data.name, "evaluate")
-    dev = resolve_device(str(device))
-    result = evaluate_source(
-        source,
-        data,
-        eval_cfg,
-        eval_cfg.seed,
-        dev,
-        batch_size=batch_size,
-        resize=resize,
-        progress=progress,
-        cache_dir=cache_dir,
-    )
+    with option_names(names):
+        if batch_size < 1:
+            raise ConfigError(f"{option_name('batch_size')} must be >= 1, got {batch_size}")
+        source = as_source(fake, kind, **source_options)
+        eval_cfg = _eval_config(
+            source, metrics, extractor, n, seed, split, n_real, extractor_params, metric_params
+        )
+        data = _reference(source, real, eval_cfg.reference_split, root, resolution)
+        _check_extractor_options(eval_cfg, data)
+        check_eval_config(eval_cfg, data.name, "evaluate")
+        dev = resolve_device(str(device))
+        result = evaluate_source(
+            source,
+            data,
+            eval_cfg,
+            eval_cfg.seed,
+            dev,
+            batch_size=batch_size,
+            resize=resize,
+            progress=progress,
+            cache_dir=cache_dir,
+        )
     settings = {
         "source": _source_text(fake),
         "kind": source.kind,
@@ -165,14 +173,18 @@ def as_source(fake: Any, kind: str | None = None, **options: Any) -> EvalSource:
         )
     options = {k: v for k, v in options.items() if v is not None}
     if isinstance(fake, (np.ndarray, torch.Tensor)):
+        check_options(ArraySource.from_array, options, "evaluate", "an array in memory", skip=("images",))
         checked = check_params(
             ArraySource.from_array, options, "evaluate: an array's options", skip=("images",)
         )
         return ArraySource.from_array(fake, **checked)
     if isinstance(fake, torch.nn.Module) or callable(fake):
+        check_options(GeneratorSource, options, "evaluate", "a generator", skip=("G", "name"))
         checked = check_params(
             GeneratorSource, options, "evaluate: a generator's options", skip=("G", "name")
         )
+        # no value_range given: [-1, 1] by default, and outputs that contradict it are refused
+        checked.setdefault("value_range", None)
         return GeneratorSource(fake, f"generator {type(fake).__name__}", **checked)
     raise ConfigError(
         f"evaluate: cannot evaluate a {type(fake).__name__}; give a path, a module:factory spec, an array "
@@ -191,14 +203,29 @@ def _reference(
     if real is None:
         if root is not None or resolution is not None:
             raise ConfigError(
-                "root (--root) and resolution (--resolution) describe the reference dataset; name it"
+                f"{option_name('root')} and {option_name('resolution')} describe the reference dataset; "
+                f"name it with {option_name('real')}"
             )
         data = source.default_reference()
         if data is None:
-            raise ConfigError("the reference dataset is required (--reference / real=, e.g. fashion-mnist)")
+            raise ConfigError(
+                f"the reference dataset is required ({option_name('real')}, e.g. "
+                f"{option_name('real', 'fashion-mnist')})"
+            )
         return data
     cfg = DataConfig(name=real, root=root, split=split, resolution=resolution)
-    return DATASETS.get(real, "reference (--reference)")(cfg)
+    return DATASETS.get(real, f"reference ({option_name('real')})")(cfg)
+
+
+def _check_extractor_options(eval_cfg: EvalConfig, data: Any) -> None:
+    """Extractor options the extractor does not take, named as the caller gave them (``--mode``);
+    check_eval_config then checks the values, as for a recipe."""
+    name = eval_cfg.extractor or data.default_extractor
+    if name is None or not eval_cfg.extractor_params or name not in EXTRACTORS.names():
+        return  # no extractor, nothing to check, or an unknown name (check_eval_config lists the names)
+    check_options(
+        EXTRACTORS.get(name), eval_cfg.extractor_params, "evaluate", f"extractor {name!r}", skip=("device",)
+    )
 
 
 def _eval_config(

@@ -80,7 +80,7 @@ def test_conform_channels_and_sizes():
     colour = torch.from_numpy(_images(4, 3, 8))
     with pytest.raises(SourceError, match="colour"):
         conform(colour, (1, 8, 8), "s")
-    with pytest.raises(SourceError, match=r"8×8 but the reference images are 16×16.*--resize"):
+    with pytest.raises(SourceError, match=r"8×8 but the reference images are 16×16.*resize=True"):
         conform(gray, (1, 16, 16), "s")
     assert conform(colour, (1, 16, 16), "s", resize=True).shape == (4, 1, 16, 16)
 
@@ -115,7 +115,11 @@ def test_npz_keys_labels_and_float_range(tmp_path):
     x = _images(12, 3, 4)
     y = np.arange(12) % 3
     np.savez(tmp_path / "a.npz", samples=x.astype(np.float32) / 255.0, labels=y)
-    with pytest.raises(SourceError, match="no array 'images'; the file holds samples, labels"):
+    with pytest.raises(
+        SourceError,
+        match=r"no array 'images' .*the file holds 'samples' float32 \(12, 3, 4, 4\), "
+        r"'labels' int64 \(12,\): name the images with key='samples'",
+    ):
         ArraySource(str(tmp_path / "a.npz"))
     with pytest.raises(SourceError, match="declare its value range"):
         ArraySource(str(tmp_path / "a.npz"), key="samples")
@@ -129,7 +133,7 @@ def test_npz_keys_labels_and_float_range(tmp_path):
 def test_bad_arrays(tmp_path):
     cases = {
         "shape": (np.zeros((4, 5, 8, 8), np.uint8), "shape \\(4, 5, 8, 8\\)"),
-        "ambiguous": (np.zeros((4, 3, 8, 3), np.uint8), "--layout"),
+        "ambiguous": (np.zeros((4, 3, 8, 3), np.uint8), "layout='nchw'"),
         "dtype": (np.zeros((4, 1, 8, 8), np.int32), "dtype int32"),
         "empty": (np.zeros((0, 1, 8, 8), np.uint8), "holds no images"),
     }
@@ -259,7 +263,7 @@ def test_generator_source_given_labels_and_errors():
     assert torch.equal(got, wanted)
     with pytest.raises(SourceError, match="out of range for 3 classes"):
         list(src.batches(2, 4, 0, torch.tensor([0, 3])))
-    with pytest.raises(SourceError, match="no integer z_dim attribute; pass --z-dim"):
+    with pytest.raises(SourceError, match="no integer z_dim attribute; pass z_dim"):
         GeneratorSource(lambda z: z, "fn")
     bad = GeneratorSource(lambda z: torch.zeros(len(z), 5, 6, 6), "five-channels", z_dim=2)
     with pytest.raises(SourceError, match=r"returned shape \(4, 5, 6, 6\); expected a float tensor"):
@@ -312,7 +316,7 @@ def test_callable_and_torchscript_sources(tmp_path, monkeypatch):
     ts = open_source(str(tmp_path / "g.pt"))
     assert ts.kind == "torchscript" and ts.z_dim == 4 and not ts.conditional
     assert torch.equal(_read_all(ts, 9)[0], _read_all(GeneratorSource(eager, "eager"), 9)[0])
-    with pytest.raises(SourceError, match="pass --z-dim"):
+    with pytest.raises(SourceError, match="pass z_dim"):
         open_source(str(tmp_path / "traced.pt"))  # tracing keeps no attributes
     traced = open_source(str(tmp_path / "traced.pt"), z_dim=4)
     assert torch.equal(_read_all(traced, 9)[0], _read_all(ts, 9)[0])
@@ -320,7 +324,8 @@ def test_callable_and_torchscript_sources(tmp_path, monkeypatch):
     with pytest.raises(SourceError, match="not a TorchScript file"):
         open_source(str(tmp_path / "junk.pt"))
     with pytest.raises(
-        ConfigError, match="unknown parameter.*'layout'.*valid: z_dim, num_classes, value_range"
+        ConfigError,
+        match="layout does not apply to the torchscript source; its options: z_dim, num_classes, value_range",
     ):
         open_source(str(tmp_path / "g.pt"), layout="nchw")
 

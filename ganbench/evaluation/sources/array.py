@@ -16,7 +16,14 @@ import torch
 
 from ganbench.errors import ConfigError, SourceError
 from ganbench.evaluation.arrays import as_labels
-from ganbench.evaluation.sources.base import Batch, FileSource, float_to_uint8, parse_range
+from ganbench.evaluation.sources.base import (
+    Batch,
+    FileSource,
+    float_to_uint8,
+    option_name,
+    parse_range,
+    range_choices,
+)
 from ganbench.io import sha256_file
 from ganbench.registries import SOURCES
 
@@ -42,7 +49,7 @@ class ArraySource(FileSource):
         if not p.is_file():
             raise SourceError(f"array source {p}: file not found")
         if layout not in (None, "nchw", "nhwc"):
-            raise ConfigError(f"array source {p}: layout {layout!r}; valid choices: nchw, nhwc")
+            raise ConfigError(f"array source {p}: {option_name('layout', layout)}; valid choices: nchw, nhwc")
         self.sha256 = sha256_file(p)
         labels = None
         try:
@@ -51,19 +58,18 @@ class ArraySource(FileSource):
                     names = list(f.files)
                     k = key or ("images" if "images" in names else (names[0] if len(names) == 1 else None))
                     if k is None or k not in names:
-                        raise SourceError(
-                            f"array source {p}: no array {key or 'images'!r}; the file holds "
-                            f"{', '.join(names) or 'nothing'} (name the images with --key)"
-                        )
+                        raise SourceError(f"array source {p}: {_missing_key(p, key, names)}")
                     arr = f[k]
                     if labels_key in names and labels_key != k:
                         labels = f[labels_key]
                 self.key = k
             else:
                 if key is not None:
-                    raise ConfigError(f"array source {p}: --key applies to .npz files only")
+                    raise ConfigError(f"array source {p}: {option_name('key')} applies to .npz files only")
                 arr = np.load(p, allow_pickle=False, mmap_mode="r")  # large files stay on disk
                 self.key = None
+        except SourceError:  # ours (a ValueError too): not a pickling matter
+            raise
         except ValueError as e:  # object arrays need pickle: refused, never unpickled
             raise SourceError(f"array source {p}: cannot be read without unpickling ({e})") from None
         except (OSError, zipfile.BadZipFile, EOFError) as e:
@@ -83,7 +89,9 @@ class ArraySource(FileSource):
         sha256 stands in for the file's in the provenance."""
         arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
         if layout not in (None, "nchw", "nhwc"):
-            raise ConfigError(f"array source in memory: layout {layout!r}; valid choices: nchw, nhwc")
+            raise ConfigError(
+                f"array source in memory: {option_name('layout', layout)}; valid choices: nchw, nhwc"
+            )
         self = cls.__new__(cls)
         FileSource.__init__(self, "<in memory>")
         self.sha256 = hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
@@ -103,20 +111,22 @@ class ArraySource(FileSource):
         if arr.dtype == np.uint8:
             if value_range is not None and parse_range(value_range, str(p)) != (0.0, 255.0):
                 raise ConfigError(
-                    f"array source {p}: uint8 arrays are 0..255; --range={value_range} does not apply"
+                    f"array source {p}: uint8 arrays are 0..255; "
+                    f"{option_name('value_range', value_range)} does not apply"
                 )
             self.value_range = None
         elif np.issubdtype(arr.dtype, np.floating):
             if value_range is None:
                 raise SourceError(
                     f"array source {p}: float array ({arr.dtype}); declare its value range with "
-                    f"--range=-1,1, --range=0,1 or --range=0,255"
+                    f"{range_choices()}"
                 )
             self.value_range = parse_range(value_range, f"array source {p}")
             self.float_output = True
         else:
             raise SourceError(
-                f"array source {p}: dtype {arr.dtype}; expected uint8 (0..255) or a float array with --range"
+                f"array source {p}: dtype {arr.dtype}; expected uint8 (0..255) or a float array with "
+                f"{option_name('value_range')}"
             )
         if labels is not None:
             self.labels = as_labels(labels, f"array source {p}: {what}", self.size)
@@ -134,7 +144,7 @@ class ArraySource(FileSource):
             if nchw and nhwc:
                 raise SourceError(
                     f"array source {p}: shape {tuple(arr.shape)} reads as N×C×H×W and as N×H×W×C; "
-                    f"name the layout with --layout"
+                    f"name the layout with {option_name('layout', 'nchw')} or {option_name('layout', 'nhwc')}"
                 )
             if not (nchw or nhwc):
                 raise SourceError(f"array source {p}: shape {tuple(arr.shape)}; expected {expected}")
@@ -153,7 +163,7 @@ class ArraySource(FileSource):
         block = np.ascontiguousarray(self.array[idx.numpy()[order]])[rows]
         x = torch.from_numpy(block)
         if self.value_range is not None:
-            x = float_to_uint8(x, self.value_range, str(self), index=idx)
+            x = float_to_uint8(x, self.value_range, str(self), index=idx, watch=self._watch)
         return x, (self.labels[idx] if self.labels is not None else None)
 
     def describe(self) -> dict[str, Any]:
@@ -168,3 +178,27 @@ class ArraySource(FileSource):
             "count": self.size,
             "has_labels": self.labels is not None,
         }
+
+
+def _missing_key(p: Path, key: str | None, names: list[str]) -> str:
+    """Why no images array was found in the .npz ``p``, with what it holds and how to choose one."""
+    what = f"no array {key!r}" if key is not None else "no array 'images' (and more than one array)"
+    held = ", ".join(f"{name!r} {_npz_member(p, name)}" for name in names) or "no arrays"
+    pick = names[0] if names else "NAME"
+    return f"{what}; the file holds {held}: name the images with {option_name('key', pick)}"
+
+
+def _npz_member(p: Path, name: str) -> str:
+    """dtype and shape of one .npz member from its header alone (no data read, nothing unpickled)."""
+    try:
+        with zipfile.ZipFile(p) as z, z.open(f"{name}.npy") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, dtype = read(fh)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return "(unreadable)"
+    return "(object array, not readable)" if dtype.hasobject else f"{dtype} {tuple(shape)}"

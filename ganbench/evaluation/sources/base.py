@@ -10,7 +10,11 @@ names or class folders). Float images are quantised with docs/protocols.md's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 import torch
@@ -26,6 +30,47 @@ RANGES = ("-1,1", "0,1", "0,255")
 # A float image may overshoot its declared range a little (no final tanh) and is clamped by the
 # quantisation, as the protocol does; beyond a quarter of the range width the declaration is wrong.
 RANGE_SLACK = 0.25
+# Samples seen before a declared range the data contradicts is reported (RangeWatch): thousands of
+# images, each of thousands of pixels, leave no doubt; a whole set smaller than this is judged at its end.
+RANGE_CHECK_SAMPLES = 1000
+
+# How an option is spelled in messages. The Python API names keyword arguments (``value_range='0,1'``);
+# ``ganbench eval`` installs a namer that gives its flags (``--range=0,1``), so one message serves both.
+OptionNamer = Callable[[str, Any], str]
+
+
+def keyword_name(name: str, value: Any = None) -> str:
+    """The Python API's spelling of an option: ``value_range`` / ``value_range='0,1'``."""
+    return name if value is None else f"{name}={value!r}"
+
+
+_NAMER: ContextVar[OptionNamer] = ContextVar("ganbench_option_namer", default=keyword_name)
+
+
+def option_name(name: str, value: Any = None) -> str:
+    """``name`` (set to ``value``) as the caller spells it: a keyword argument, or a flag on the CLI."""
+    return _NAMER.get()(name, value)
+
+
+@contextmanager
+def option_names(namer: OptionNamer | None) -> Iterator[None]:
+    """Spell options with ``namer`` in every message raised inside (None: keep the current one)."""
+    if namer is None:
+        yield
+        return
+    token = _NAMER.set(namer)
+    try:
+        yield
+    finally:
+        _NAMER.reset(token)
+
+
+def range_choices() -> str:
+    return " / ".join(option_name("value_range", r) for r in RANGES)
+
+
+class RangeWarning(UserWarning):
+    """Float images contradict the value range that was explicitly declared for them."""
 
 
 def parse_range(text: str | tuple[float, float] | None, who: str) -> ValueRange | None:
@@ -36,7 +81,7 @@ def parse_range(text: str | tuple[float, float] | None, who: str) -> ValueRange 
         lo, hi = (float(v) for v in str(text).split(","))
     except ValueError:
         raise ConfigError(
-            f"{who}: value range {text!r}; expected LO,HI, e.g. {', '.join(RANGES)} (on the command line "
+            f"{who}: value range {text!r}; expected LO,HI, e.g. {range_choices()} (on the command line "
             f"write --range=-1,1 with '=', or argparse takes -1,1 for an option)"
         ) from None
     if not lo < hi:
@@ -44,12 +89,75 @@ def parse_range(text: str | tuple[float, float] | None, who: str) -> ValueRange 
     return lo, hi
 
 
+class RangeWatch:
+    """The span of the float values one pass over a source gave so far, to catch a declared range
+    the data contradicts (values beyond it are refused per batch by :func:`float_to_uint8`):
+
+    - under a range with negative values (e.g. [-1, 1]) no value below its middle: [0, 1] images;
+    - under a range above 1 (e.g. 0..255) no value above 1: [0, 1] (or [-1, 1]) images.
+
+    Judged once, after :data:`RANGE_CHECK_SAMPLES` samples (so a wrong run stops early) or at the end
+    of a smaller pass. A range that was only defaulted (a generator without ``--range``) is refused;
+    an explicitly declared one gets a :class:`RangeWarning` (kept in ``warning``, and recorded): a
+    collapsed generator may truly give only bright images, and declaring its range is the way to say so.
+    """
+
+    def __init__(self, value_range: ValueRange, who: str, declared: bool = True) -> None:
+        self.value_range, self.who, self.declared = value_range, who, declared
+        self.n, self.min, self.max = 0, math.inf, -math.inf
+        self.judged = False
+        self.warning: str | None = None
+
+    def update(self, x_min: float, x_max: float, n: int) -> None:
+        self.n += n
+        self.min, self.max = min(self.min, x_min), max(self.max, x_max)
+        if not self.judged and self.n >= RANGE_CHECK_SAMPLES:
+            self.judge()
+
+    def finish(self) -> None:
+        if not self.judged and self.n:
+            self.judge()
+
+    def likely_range(self) -> str | None:
+        """The range the values seen suggest, when they contradict the declared one."""
+        lo, hi = self.value_range
+        if lo < 0 and self.min >= (lo + hi) / 2:
+            return "0,1" if (lo, hi) == (-1.0, 1.0) else f"{(lo + hi) / 2:g},{hi:g}"
+        if hi > 1 and self.max <= 1:
+            return "-1,1" if self.min < 0 else "0,1"
+        return None
+
+    def judge(self) -> None:
+        self.judged = True
+        likely = self.likely_range()
+        if likely is None:
+            return
+        lo, hi = self.value_range
+        how = "declared" if self.declared else "defaults to"
+        msg = (
+            f"{self.who}: the range {how} [{lo:g}, {hi:g}] but after {self.n} samples every value lies in "
+            f"[{self.min:.4g}, {self.max:.4g}], which reads as [{likely.replace(',', ', ')}] images; scored "
+            f"under [{lo:g}, {hi:g}] they give wrong numbers: pass {option_name('value_range', likely)}"
+        )
+        if self.declared:
+            self.warning = msg + " (or ignore this if the declared range is right)"
+            warnings.warn(self.warning, RangeWarning, stacklevel=2)
+        else:
+            lo_hi = f"{lo:g},{hi:g}"
+            raise SourceError(f"{msg} (or {option_name('value_range', lo_hi)} if that range is right)")
+
+
 def float_to_uint8(
-    x: torch.Tensor, value_range: ValueRange, who: str, index: torch.Tensor | None = None
+    x: torch.Tensor,
+    value_range: ValueRange,
+    who: str,
+    index: torch.Tensor | None = None,
+    watch: RangeWatch | None = None,
 ) -> torch.Tensor:
     """Float images in ``value_range`` → uint8 via [-1, 1] and :func:`quantize_to_uint8`; NaN/inf and
     values far outside the declared range raise (naming ``who`` and the first bad sample: its
-    position in the batch, or ``index[position]`` (its index in the file) when ``index`` is given)."""
+    position in the batch, or ``index[position]`` (its index in the file) when ``index`` is given).
+    ``watch`` follows the values over the whole pass (see :class:`RangeWatch`)."""
     finite = torch.isfinite(x.reshape(len(x), -1)).all(dim=1)
     if not bool(finite.all()):
         first = int((~finite).nonzero()[0])
@@ -61,8 +169,10 @@ def float_to_uint8(
     if x_min < lo - slack or x_max > hi + slack:
         raise SourceError(
             f"{who}: values span [{x_min:.4g}, {x_max:.4g}] but the declared range is [{lo:g}, {hi:g}]; "
-            f"declare the right one (--range=-1,1 / 0,1 / 0,255)"
+            f"declare the right one ({range_choices()})"
         )
+    if watch is not None:
+        watch.update(x_min, x_max, len(x))
     x = x.to(torch.float32)
     if (lo, hi) != (-1.0, 1.0):
         x = (x - lo) * (2.0 / (hi - lo)) - 1.0
@@ -86,7 +196,8 @@ def conform(
     if (h, w) != (h_ref, w_ref):
         raise SourceError(
             f"{who}: images are {h}×{w} but the reference images are {h_ref}×{w_ref}; generate at the "
-            f"reference resolution, or pass --resize to resize them (recorded in the result)"
+            f"reference resolution, or pass {option_name('resize', True)} to resize them "
+            f"(recorded in the result)"
         )
     if c == c_ref:
         return images
@@ -96,8 +207,8 @@ def conform(
         if bool((images[:, 0] == images[:, 1]).all()) and bool((images[:, 0] == images[:, 2]).all()):
             return images[:, :1]
         raise SourceError(
-            f"{who}: colour (3-channel) images but the reference is gray (1 channel); pass --resize to "
-            f"convert them with the luma weights (recorded in the result)"
+            f"{who}: colour (3-channel) images but the reference is gray (1 channel); pass "
+            f"{option_name('resize', True)} to convert them with the luma weights (recorded in the result)"
         )
     raise SourceError(f"{who}: images have {c} channels, the reference has {c_ref}")
 
@@ -111,6 +222,7 @@ class EvalSource:
     conditional: bool = False
     num_classes: int | None = None
     float_output: bool = False  # samples are float images quantised here (else stored as uint8)
+    range_warning: str | None = None  # a RangeWatch warning of the last pass (recorded in describe())
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -132,7 +244,10 @@ class EvalSource:
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "num_classes": self.num_classes}
+        out = {"kind": self.kind, "name": self.name, "num_classes": self.num_classes}
+        if self.range_warning:  # the number was computed despite it: keep it beside the number
+            out["range_warning"] = self.range_warning
+        return out
 
     def default_reference(self) -> Any:
         """The DataSource to compare with when none is named (a run folder: its training data)."""
@@ -143,13 +258,17 @@ class FileSource(EvalSource):
     """A fixed set of stored images; subclasses implement :meth:`read` of given indices."""
 
     labels: torch.Tensor | None = None
+    value_range: ValueRange | None = None  # float files: their declared range (always declared)
+    _watch: RangeWatch | None = None  # the pass in progress (read() feeds it)
 
     def read(self, idx: torch.Tensor) -> Batch:
         raise NotImplementedError
 
     def check_count(self, n: int, batch_size: int) -> None:
         if n > (self.size or 0):
-            raise SourceError(f"{self}: holds {self.size} images, {n} were asked for (lower --n)")
+            raise SourceError(
+                f"{self}: holds {self.size} images, {n} were asked for (lower {option_name('n')})"
+            )
         super().check_count(n, batch_size)
 
     def indices(self, n: int, seed: int) -> torch.Tensor:
@@ -167,5 +286,9 @@ class FileSource(EvalSource):
             raise SourceError(f"{self}: stored images cannot be generated for given labels")
         self.check_count(n, batch_size)
         order = self.indices(n, seed)
+        self._watch = RangeWatch(self.value_range, str(self)) if self.value_range is not None else None
         for i in range(0, n, batch_size):
             yield self.read(order[i : i + batch_size])
+        if self._watch is not None:
+            self._watch.finish()
+            self.range_warning = self._watch.warning or self.range_warning

@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import sys
 import warnings
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,15 @@ from torch import nn
 
 from ganbench.errors import ConfigError, GanbenchError, SourceError
 from ganbench.evaluation.arrays import as_labels
-from ganbench.evaluation.sources.base import Batch, EvalSource, ValueRange, float_to_uint8, parse_range
+from ganbench.evaluation.sources.base import (
+    Batch,
+    EvalSource,
+    RangeWatch,
+    ValueRange,
+    float_to_uint8,
+    option_name,
+    parse_range,
+)
 from ganbench.io import sha256_file
 from ganbench.registries import SOURCES
 
@@ -52,7 +61,11 @@ def sample_latents(
 
 
 class GeneratorSource(EvalSource):
-    """Any callable ``G(z)`` / ``G(z, y)`` returning float images N×C×H×W in ``value_range``."""
+    """Any callable ``G(z)`` / ``G(z, y)`` returning float images N×C×H×W in ``value_range``.
+
+    ``value_range`` None means [-1, 1] by default, not declared: outputs that contradict it (e.g. no
+    value below 0, i.e. [0, 1] images) are then refused rather than scored wrong (:class:`RangeWatch`);
+    a declared range (the trainer's own generators declare "-1,1") only warns."""
 
     kind = "generator"
     float_output = True
@@ -69,7 +82,9 @@ class GeneratorSource(EvalSource):
         self.G = G
         z_dim = z_dim if z_dim is not None else _int_attr(G, "z_dim")
         if z_dim is None:
-            raise SourceError(f"{self}: the generator has no integer z_dim attribute; pass --z-dim")
+            raise SourceError(
+                f"{self}: the generator has no integer z_dim attribute; pass {option_name('z_dim')}"
+            )
         if z_dim < 1:
             raise ConfigError(f"{self}: z_dim must be >= 1, got {z_dim}")
         self.z_dim = int(z_dim)
@@ -77,6 +92,7 @@ class GeneratorSource(EvalSource):
         if self.num_classes is not None and self.num_classes < 1:
             raise ConfigError(f"{self}: num_classes must be >= 1, got {self.num_classes}")
         self.conditional = self.num_classes is not None
+        self.range_declared = value_range is not None
         self.value_range = parse_range(value_range or "-1,1", str(self))
         self.device = torch.device("cpu")
 
@@ -104,6 +120,7 @@ class GeneratorSource(EvalSource):
         was_training = module.training if module is not None else False
         if module is not None:
             module.eval()
+        watch = RangeWatch(self.value_range, str(self), self.range_declared)
         try:
             for i in range(0, n, batch_size):
                 zb = z[i : i + batch_size].to(self.device)
@@ -117,12 +134,14 @@ class GeneratorSource(EvalSource):
                     raise SourceError(
                         f"{self}: calling the generator with {args} failed: {type(e).__name__}: {e}"
                     ) from e
-                yield self._check_output(out, len(zb)), yb
+                yield self._check_output(out, len(zb), watch), yb
+            watch.finish()
+            self.range_warning = watch.warning or self.range_warning
         finally:
             if module is not None:
                 module.train(was_training)
 
-    def _check_output(self, out: Any, n: int) -> torch.Tensor:
+    def _check_output(self, out: Any, n: int, watch: RangeWatch | None = None) -> torch.Tensor:
         expected = (
             f"a float tensor of shape ({n}, C, H, W) with C = 1 or 3, values in {list(self.value_range)}"
         )
@@ -134,7 +153,7 @@ class GeneratorSource(EvalSource):
             raise SourceError(f"{self}: the generator returned shape {tuple(out.shape)}; expected {expected}")
         if not out.is_floating_point():
             raise SourceError(f"{self}: the generator returned dtype {out.dtype}; expected {expected}")
-        return float_to_uint8(out.detach().float().cpu(), self.value_range, str(self))
+        return float_to_uint8(out.detach().float().cpu(), self.value_range, str(self), watch=watch)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -142,6 +161,7 @@ class GeneratorSource(EvalSource):
             "z_dim": self.z_dim,
             "conditional": self.conditional,
             "value_range": list(self.value_range),
+            "value_range_declared": self.range_declared,
             "latents": LATENTS,
         }
 
@@ -165,7 +185,7 @@ class TorchScriptSource(GeneratorSource):
         path: str,
         z_dim: int | None = None,
         num_classes: int | None = None,
-        value_range: str | None = "-1,1",
+        value_range: str | None = None,
     ) -> None:
         p = Path(path)
         if not p.is_file():
@@ -177,6 +197,11 @@ class TorchScriptSource(GeneratorSource):
                 warnings.simplefilter("ignore", FutureWarning)
                 G = torch.jit.load(str(p), map_location="cpu")
         except Exception as e:  # noqa: BLE001 - torch raises RuntimeError/ValueError for non-TorchScript files
+            what = torch_file_kind(p)
+            if what is not None:  # torch's own advice ("likely corrupted") misleads for these
+                raise SourceError(
+                    f"torchscript source {p}: {what}, not a TorchScript generator; {FACTORY_HINT}"
+                ) from None
             raise SourceError(
                 f"torchscript source {p}: not a TorchScript file "
                 f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
@@ -201,7 +226,7 @@ class CallableSource(GeneratorSource):
         spec: str,
         z_dim: int | None = None,
         num_classes: int | None = None,
-        value_range: str | None = "-1,1",
+        value_range: str | None = None,
     ) -> None:
         factory = load_factory(spec)
         try:
@@ -217,6 +242,43 @@ class CallableSource(GeneratorSource):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "spec": self.name, "generator_type": type(self.G).__name__}
+
+
+FACTORY_HINT = (
+    "ganbench needs the code that builds the network: write a factory that builds it and loads the "
+    "weights, e.g. in load_g.py `def make(): G = MyGenerator(); "
+    "G.load_state_dict(torch.load('G.pt', weights_only=True)); return G`, then evaluate "
+    "load_g.py:make (docs/evaluation.md, 'Evaluating a checkpoint trained elsewhere')"
+)
+
+
+def torch_file_kind(p: Path) -> str | None:
+    """What a file that is not TorchScript is, when it is a ``torch.save`` file; read without
+    unpickling: the zip's entry names, then ``torch.load(weights_only=True)`` (tensors and plain
+    containers only). None when it is none of those (TorchScript, damaged, something else)."""
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = z.namelist()
+    except (OSError, zipfile.BadZipFile):
+        with open(p, "rb") as f:
+            head = f.read(2)
+        # torch.save's legacy (pre-1.6) format and plain pickles start with the pickle protocol byte
+        return "a pickle file (perhaps a legacy torch.save)" if head[:1] == b"\x80" else None
+    if any("/code/" in n for n in names) or not any(n.endswith("data.pkl") for n in names):
+        return None  # TorchScript archives hold code/; anything else is not torch.save's layout
+    try:
+        obj = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - refused: it holds Python objects beyond tensors
+        return (
+            "a torch.save file holding Python objects (a pickled model or checkpoint); ganbench does not "
+            "unpickle files it did not write"
+        )
+    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return f"a torch.save state dict ({len(obj)} tensors, e.g. {next(iter(obj))!r})"
+    if isinstance(obj, dict):
+        keys = ", ".join(repr(k) for k in list(obj)[:6]) + (", ..." if len(obj) > 6 else "")
+        return f"a torch.save checkpoint (a dict of {keys}: load the generator's entry in the factory)"
+    return f"a torch.save file holding a {type(obj).__name__}"
 
 
 def load_factory(spec: str) -> Callable[[], Any]:
