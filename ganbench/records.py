@@ -90,8 +90,21 @@ def read_record(run_dir: str | Path, quarantine: bool = False) -> dict[str, Any]
     except GanbenchError:
         if not quarantine:
             raise
-        path.rename(path.with_name(f"{RECORD_FILE}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"))
+        set_aside(path)
         return None
+
+
+def set_aside(path: str | Path) -> Path:
+    """Rename a truncated/corrupt file to ``<name>.corrupt-<time>`` beside it (kept for inspection,
+    never deleted) and return the new path; records and checkpoints are set aside alike."""
+    path = Path(path)
+    aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    n = 1
+    while aside.exists():  # twice in one second: keep both
+        aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
+        n += 1
+    path.rename(aside)
+    return aside
 
 
 def iter_records(results_dir: str | Path) -> list[tuple[Path, dict[str, Any]]]:

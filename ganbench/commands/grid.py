@@ -27,6 +27,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_set_option(p, "in every run")
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would be done")
     p.add_argument("--leaderboard", action="store_true", help="write the leaderboard when the grid is done")
+    p.add_argument(
+        "--restart-corrupt",
+        action="store_true",
+        help="start runs whose checkpoints/last.pt cannot be read over from step 0 "
+        "(the file is kept as last.pt.corrupt-<time>)",
+    )
     p.set_defaults(func=run)
 
 
@@ -35,8 +41,11 @@ def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from ganbench.registries import EXECUTORS, load_all
+    from ganbench.runners.driver import run_grid
     from ganbench.runners.grid import EXECUTOR_FLAGS, accepts, executor_options, load_grid
-    from ganbench.runners.run import check_results_dir, is_done
+    from ganbench.runners.lock import describe
+    from ganbench.runners.run import check_results_dir, is_done, run_dir_for
+    from ganbench.training.checkpoint import set_aside_corrupt
 
     load_all()
     if args.workers is not None and args.workers < 1:
@@ -53,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
     todo = [cfg for cfg in grid.runs if not is_done(cfg, results)]
     skipped = len(grid.runs) - len(todo)
     print(f"grid {grid.name}: {len(grid.runs)} runs, {skipped} already done, {len(todo)} to run -> {results}")
+    if args.restart_corrupt and not args.dry_run:
+        for cfg in todo:
+            aside = set_aside_corrupt(run_dir_for(cfg, results))
+            if aside is not None:
+                print(f"  restart  {cfg.run_id}: unreadable last.pt kept as {aside.name}; from step 0")
     if args.dry_run:
         for cfg in grid.runs:
             print(f"  {'skip' if cfg not in todo else 'run '}  {cfg.run_id}")
@@ -66,14 +80,22 @@ def run(args: argparse.Namespace) -> int:
     retried: list[dict] = []
 
     def on_result(res: dict) -> None:
-        counts[res["status"]] += 1
+        if res["status"] == "held":  # another driver trains it: the driver comes back to it
+            bar.write(f"  held     {res['run_id']}: by {describe(res['holder'])}; waiting for it")
+            return
+        counts["elsewhere" if res["status"] == "skipped" else res["status"]] += 1
         if res.get("attempt", 1) > 1:  # the ray executor re-ran it after its worker died
             retried.append(res)
-        if res["status"] != "finished":
+        if res["status"] == "skipped":
+            bar.write(f"  skipped  {res['run_id']}: done by another driver")
+        elif res["status"] != "finished":
             failures.append(res)
             bar.write(f"  {res['status']}: {res['run_id']}: {res['error']}")
         bar.set_postfix({**counts, **live})
         bar.update(1)
+
+    def on_wait(held: list) -> None:
+        bar.write(f"  waiting for {len(held)} run(s) held by another driver (run here if left unfinished)")
 
     def on_progress(state: dict) -> None:
         live.update(state)
@@ -81,11 +103,12 @@ def run(args: argparse.Namespace) -> int:
 
     if accepts(executor, "on_progress"):
         options["on_progress"] = on_progress
-    executor(todo, results, on_result=on_result, **options)
+    run_grid(executor, todo, results, on_result=on_result, on_wait=on_wait, **options)
     bar.close()
+    elsewhere = f", {counts['elsewhere']} done by another driver" if counts["elsewhere"] else ""
     print(
         f"grid {grid.name} in {time.perf_counter() - t0:.0f}s: {counts['finished']} finished, "
-        f"{skipped} skipped, {counts['diverged']} diverged, {counts['failed']} failed"
+        f"{skipped} skipped, {counts['diverged']} diverged, {counts['failed']} failed{elsewhere}"
     )
     for res in retried:
         print(f"  retried  {res['run_id']}: {res['status']} on attempt {res['attempt']} (worker died before)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from ganbench.commands import add_set_option
 
@@ -14,7 +13,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("recipe", help="recipe YAML file")
     add_set_option(p, "of the recipe")
     p.add_argument("--results", default="results/train", help="results folder (default: results/train)")
-    p.add_argument("--force", action="store_true", help="train again even if the run has a record")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="train again from step 0, even if the run has a record (replaced when the new one is "
+        "written) or an unreadable checkpoint (kept as last.pt.corrupt-<time>)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -23,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
     # imported here, not at the top: building the parser for --help must not import torch (startup latency)
     from ganbench.config import load_config
     from ganbench.records import read_record
+    from ganbench.runners.lock import RunLock
     from ganbench.runners.run import check_results_dir, run_dir_for
+    from ganbench.training.checkpoint import set_aside_corrupt
     from ganbench.training.trainer import Trainer
 
     cfg = load_config(args.recipe, args.sets)
@@ -33,10 +39,14 @@ def run(args: argparse.Namespace) -> int:
     if existing is not None and existing["status"] != "failed" and not args.force:
         print(f"{cfg.run_id}: already has a {existing['status']} record at {run_dir} (use --force to redo)")
     else:
-        if args.force and existing is not None:
-            (Path(run_dir) / "record.json").unlink()
-        print(f"training {cfg.run_id} -> {run_dir}")
-        existing = Trainer(cfg, run_dir, progress=not args.no_progress).run()
+        with RunLock(run_dir):  # a grid or another train on this run: refused, naming the holder
+            if args.force:
+                aside = set_aside_corrupt(run_dir)
+                if aside is not None:
+                    print(f"unreadable checkpoint kept as {aside}")
+            # --force keeps the old record until the new one replaces it (atomically, at the end)
+            print(f"training {cfg.run_id} {'from step 0 ' if args.force else ''}-> {run_dir}")
+            existing = Trainer(cfg, run_dir, progress=not args.no_progress, fresh=args.force).run()
     print(
         json.dumps(
             {"status": existing["status"], "error": existing["error"], **existing["metrics"]}, indent=2

@@ -94,7 +94,8 @@ def ray_task(cfg: RunConfig, results_dir: str, session: str) -> dict:
     run_dir = run_dir_for(cfg, results_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     attempt = _note_attempt(run_dir, session)
-    res = run_one(cfg, results_dir, progress=False)
+    # the session makes a retried task take over the run lock its dead attempt left (runners/lock.py)
+    res = run_one(cfg, results_dir, progress=False, session=session)
     return {**res, "attempt": attempt, "node": socket.gethostname(), "pid": os.getpid()}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import tempfile
 import time
 import traceback
@@ -12,6 +13,7 @@ from pathlib import Path
 from ganbench.config import RunConfig
 from ganbench.errors import ConfigError
 from ganbench.records import new_record, read_record, write_record
+from ganbench.runners.lock import RunLock, RunLockedError, describe
 from ganbench.training.trainer import Trainer
 
 LOG_FILE = "run.log"
@@ -48,14 +50,45 @@ def check_results_dir(results_dir: str | Path, flag: str = "--results") -> Path:
     return path
 
 
-def run_one(cfg: RunConfig, results_dir: str | Path, progress: bool = False) -> dict:
+def run_one(
+    cfg: RunConfig, results_dir: str | Path, progress: bool = False, session: str | None = None
+) -> dict:
     """Train and evaluate one (validated) run, resuming from its checkpoint; write its record and
     return a summary. Any exception becomes a ``failed`` record with the traceback: one bad run
-    never stops a grid."""
+    never stops a grid.
+
+    The run's lock is held throughout (``session``: the driver's, see runners/lock.py). A run whose
+    lock another live driver holds is not touched: the summary's status is ``held`` (with the
+    ``holder``), and the driver comes back to it. A run found done once the lock is ours (another
+    driver finished it meanwhile) is not trained again: status ``skipped``."""
     run_dir = run_dir_for(cfg, results_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     log_path = run_dir / LOG_FILE
+    lock = RunLock(run_dir, session)
+    try:
+        lock.acquire()
+    except RunLockedError as e:
+        with open(log_path, "a") as log:
+            log.write(
+                f"[{time.strftime('%H:%M:%S')}] held by {describe(e.holder)}: "
+                f"pid {os.getpid()} on {socket.gethostname()} leaves it to that driver\n"
+            )
+        return _summary(cfg, "held", None, t0, holder=e.holder)
+    try:
+        if is_done(cfg, results_dir):
+            return _summary(cfg, "skipped", None, t0)
+        return _train(cfg, run_dir, log_path, progress, t0)
+    finally:
+        lock.release()
+
+
+def _summary(cfg: RunConfig, status: str, error: str | None, t0: float, **extra: object) -> dict:
+    wall = time.perf_counter() - t0
+    return {"run_id": cfg.run_id, "status": status, "error": error, "wall_s": wall, **extra}
+
+
+def _train(cfg: RunConfig, run_dir: Path, log_path: Path, progress: bool, t0: float) -> dict:
     with (
         open(log_path, "a") as log,
         contextlib.redirect_stderr(log) if not progress else contextlib.nullcontext(),
@@ -75,4 +108,4 @@ def run_one(cfg: RunConfig, results_dir: str | Path, progress: bool = False) -> 
         log.write(
             f"[{time.strftime('%H:%M:%S')}] {status} in {time.perf_counter() - t0:.1f}s {error or ''}\n"
         )
-    return {"run_id": cfg.run_id, "status": status, "error": error, "wall_s": time.perf_counter() - t0}
+    return _summary(cfg, status, error, t0)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ganbench.errors import CheckpointMismatchError, ConfigError, SourceError
+from ganbench.errors import CheckpointMismatchError, ConfigError, GanbenchError, SourceError
 from ganbench.io import torch_load_safe, torch_save_atomic
+from ganbench.records import set_aside
 
 CHECKPOINT_DIR = "checkpoints"
 LAST = "last.pt"
@@ -18,6 +19,10 @@ def checkpoint_path(run_dir: str | Path, which: str = LAST) -> Path:
     return Path(run_dir) / CHECKPOINT_DIR / which
 
 
+class CorruptCheckpointError(GanbenchError):
+    """A checkpoint file that cannot be read (truncated, corrupt, not a ganbench checkpoint)."""
+
+
 def save_checkpoint(run_dir: str | Path, state: dict[str, Any], which: str = LAST) -> Path:
     path = checkpoint_path(run_dir, which)
     torch_save_atomic(path, state)
@@ -26,7 +31,12 @@ def save_checkpoint(run_dir: str | Path, state: dict[str, Any], which: str = LAS
 
 def load_checkpoint(path: str | Path, config_hash: str | None = None) -> dict[str, Any]:
     """Load a checkpoint; with ``config_hash``, refuse one written by another run config."""
-    state = torch_load_safe(path)
+    try:
+        state = torch_load_safe(path)
+    except GanbenchError as e:
+        raise CorruptCheckpointError(str(e)) from e
+    if not isinstance(state, dict):
+        raise CorruptCheckpointError(f"{path}: not a ganbench checkpoint (a {type(state).__name__})")
     if config_hash is not None and state.get("config_hash") != config_hash:
         raise CheckpointMismatchError(
             f"{path}: checkpoint belongs to config {state.get('config_hash', '?')[:10]} "
@@ -34,6 +44,19 @@ def load_checkpoint(path: str | Path, config_hash: str | None = None) -> dict[st
             "move it away or point the run at its own folder"
         )
     return state
+
+
+def set_aside_corrupt(run_dir: str | Path) -> Path | None:
+    """Set the run's ``last.pt`` aside as ``last.pt.corrupt-<time>`` when it cannot be read, so the
+    run starts over from step 0; returns the new path (None: no checkpoint, or a readable one)."""
+    path = checkpoint_path(run_dir, LAST)
+    if not path.is_file():
+        return None
+    try:
+        load_checkpoint(path)
+    except CorruptCheckpointError:
+        return set_aside(path)
+    return None
 
 
 CHOICES = ("auto", "best", "last")

@@ -28,6 +28,7 @@ from ganbench.registries import CONDITIONINGS, DATASETS, MODELS, load_all
 from ganbench.training.checkpoint import (
     BEST,
     LAST,
+    CorruptCheckpointError,
     checkpoint_path,
     load_checkpoint,
     load_generator_weights,
@@ -45,15 +46,23 @@ class Trainer:
 
     ``stop_at`` ends the session after that many generator steps (checkpoint written, no record):
     it stands for an interrupted run in tests and lets a run be trained in slices.
+    ``fresh`` trains from step 0 whatever checkpoint the folder holds (``ganbench train --force``);
+    the folder's old record stays until the new one replaces it.
     """
 
     def __init__(
-        self, cfg: RunConfig, run_dir: str | Path, progress: bool | None = None, stop_at: int | None = None
+        self,
+        cfg: RunConfig,
+        run_dir: str | Path,
+        progress: bool | None = None,
+        stop_at: int | None = None,
+        fresh: bool = False,
     ) -> None:
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.progress = cfg.runtime.progress if progress is None else progress
         self.stop_at = stop_at
+        self.fresh = fresh
         self.history: list[dict[str, Any]] = []
         self.evals: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
@@ -139,11 +148,18 @@ class Trainer:
         return state
 
     def resume(self) -> int:
-        """Load the last checkpoint when there is one; returns the step to start from."""
+        """Load the last checkpoint when there is one (and the run is not ``fresh``); returns the step
+        to start from."""
         path = checkpoint_path(self.run_dir, LAST)
-        if not path.exists():
-            return 0
-        state = load_checkpoint(path, self.cfg.config_hash)
+        if self.fresh or not path.exists():
+            return 0  # a fresh run overwrites last.pt at its first checkpoint
+        try:
+            state = load_checkpoint(path, self.cfg.config_hash)
+        except CorruptCheckpointError as e:
+            raise CorruptCheckpointError(
+                f"{e}; to start this run over from step 0, keeping the file as {LAST}.corrupt-<time>: "
+                "ganbench train RECIPE --force (or ganbench grid FILE --restart-corrupt)"
+            ) from None
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.opt_g.load_state_dict(state["opt_g"])
