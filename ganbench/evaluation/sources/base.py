@@ -102,8 +102,10 @@ class RangeWatch:
     collapsed generator may truly give only bright images, and declaring its range is the way to say so.
     """
 
-    def __init__(self, value_range: ValueRange, who: str, declared: bool = True) -> None:
-        self.value_range, self.who, self.declared = value_range, who, declared
+    def __init__(self, value_range: ValueRange, who: str, declared: bool = True, source: Any = None) -> None:
+        # ``source`` gets the warning as ``range_warning`` when it is given (its consumer may stop
+        # reading after the last batch, before code after a generator's loop would run)
+        self.value_range, self.who, self.declared, self.source = value_range, who, declared, source
         self.n, self.min, self.max = 0, math.inf, -math.inf
         self.judged = False
         self.warning: str | None = None
@@ -141,6 +143,8 @@ class RangeWatch:
         )
         if self.declared:
             self.warning = msg + " (or ignore this if the declared range is right)"
+            if self.source is not None:
+                self.source.range_warning = self.warning
             warnings.warn(self.warning, RangeWarning, stacklevel=2)
         else:
             lo_hi = f"{lo:g},{hi:g}"
@@ -286,9 +290,10 @@ class FileSource(EvalSource):
             raise SourceError(f"{self}: stored images cannot be generated for given labels")
         self.check_count(n, batch_size)
         order = self.indices(n, seed)
-        self._watch = RangeWatch(self.value_range, str(self)) if self.value_range is not None else None
+        watch = RangeWatch(self.value_range, str(self), source=self) if self.value_range is not None else None
+        self._watch = watch
         for i in range(0, n, batch_size):
-            yield self.read(order[i : i + batch_size])
-        if self._watch is not None:
-            self._watch.finish()
-            self.range_warning = self._watch.warning or self.range_warning
+            batch = self.read(order[i : i + batch_size])
+            if watch is not None and i + batch_size >= n:
+                watch.finish()  # a set smaller than RANGE_CHECK_SAMPLES is judged on its last batch
+            yield batch

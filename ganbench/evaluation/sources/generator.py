@@ -120,7 +120,7 @@ class GeneratorSource(EvalSource):
         was_training = module.training if module is not None else False
         if module is not None:
             module.eval()
-        watch = RangeWatch(self.value_range, str(self), self.range_declared)
+        watch = RangeWatch(self.value_range, str(self), self.range_declared, source=self)
         try:
             for i in range(0, n, batch_size):
                 zb = z[i : i + batch_size].to(self.device)
@@ -134,9 +134,10 @@ class GeneratorSource(EvalSource):
                     raise SourceError(
                         f"{self}: calling the generator with {args} failed: {type(e).__name__}: {e}"
                     ) from e
-                yield self._check_output(out, len(zb), watch), yb
-            watch.finish()
-            self.range_warning = watch.warning or self.range_warning
+                images = self._check_output(out, len(zb), watch)
+                if i + batch_size >= n:
+                    watch.finish()  # judged on the last batch: the consumer may not ask past it
+                yield images, yb
         finally:
             if module is not None:
                 module.train(was_training)
