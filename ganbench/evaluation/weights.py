@@ -27,6 +27,7 @@ import torch
 
 from ganbench.cache import cache_root
 from ganbench.errors import ConfigError, WeightsError
+from ganbench.evaluation.options import option_name
 from ganbench.io import sha256_file
 
 RANDOM_INIT = "random-init"  # weights= value for plumbing tests; recorded as such, never the default
@@ -160,7 +161,8 @@ def _missing_message(w: KnownWeights, searched: list[Path], why: str) -> str:
         f"  download: {why}\n"
         f"Fetch the file from the URL on a machine with network access and put it in "
         f"{weights_cache_dir()} (or a folder named by $GANBENCH_WEIGHTS_DIR), or pass its path as "
-        f"weights=/path/to/{w.filename}. `ganbench weights --verify` checks what is found."
+        f"{option_name('weights', f'/path/to/{w.filename}')}. `ganbench weights --verify` checks what is "
+        f"found."
     )
 
 
@@ -176,7 +178,7 @@ def resolve(
         p = Path(path).expanduser()
         if not p.is_file():
             raise WeightsError(
-                f"weights={str(path)!r}: file not found (expected {w.filename}, "
+                f"{option_name('weights', str(path))}: file not found (expected {w.filename}, "
                 f"sha256 {w.sha256}, from {w.url})"
             )
         return p, verify(w, p)

@@ -280,6 +280,20 @@ def test_extractor_options_name_flags(tmp_path, capsys):
     )
 
 
+def test_a_missing_weights_file_names_the_flag_on_the_cli_and_the_keyword_in_python(tmp_path, capsys):
+    np.save(tmp_path / "s.npy", np.zeros((10, 1, 28, 28), np.uint8))
+    missing = tmp_path / "nowhere.pt"
+    argv = ["eval", str(tmp_path / "s.npy"), "--extractor", "inception", "--weights", str(missing), *REF]
+    refused(capsys, argv, f"--weights={missing}: file not found")
+    with pytest.raises(ganbench.errors.WeightsError, match=r"weights='.*nowhere\.pt': file not found"):
+        ganbench.evaluate(
+            np.zeros((10, 1, 28, 28), np.uint8),
+            real="fashion-mnist",
+            extractor="inception",
+            extractor_params={"weights": str(missing)},
+        )
+
+
 # --- 7. progress of the kNN stage ------------------------------------------------------------
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
@@ -22,6 +20,7 @@ import torch
 from ganbench.data.preprocess import Preprocess
 from ganbench.errors import ConfigError, SourceError
 from ganbench.evaluation.extractors.base import quantize_to_uint8
+from ganbench.evaluation.options import OptionNamer, keyword_name, option_name, option_names  # noqa: F401
 
 Batch = tuple[torch.Tensor, torch.Tensor | None]  # (uint8 N×C×H×W, int64 labels or None)
 ValueRange = tuple[float, float]
@@ -33,36 +32,6 @@ RANGE_SLACK = 0.25
 # Samples seen before a declared range the data contradicts is reported (RangeWatch): thousands of
 # images, each of thousands of pixels, leave no doubt; a whole set smaller than this is judged at its end.
 RANGE_CHECK_SAMPLES = 1000
-
-# How an option is spelled in messages. The Python API names keyword arguments (``value_range='0,1'``);
-# ``ganbench eval`` installs a namer that gives its flags (``--range=0,1``), so one message serves both.
-OptionNamer = Callable[[str, Any], str]
-
-
-def keyword_name(name: str, value: Any = None) -> str:
-    """The Python API's spelling of an option: ``value_range`` / ``value_range='0,1'``."""
-    return name if value is None else f"{name}={value!r}"
-
-
-_NAMER: ContextVar[OptionNamer] = ContextVar("ganbench_option_namer", default=keyword_name)
-
-
-def option_name(name: str, value: Any = None) -> str:
-    """``name`` (set to ``value``) as the caller spells it: a keyword argument, or a flag on the CLI."""
-    return _NAMER.get()(name, value)
-
-
-@contextmanager
-def option_names(namer: OptionNamer | None) -> Iterator[None]:
-    """Spell options with ``namer`` in every message raised inside (None: keep the current one)."""
-    if namer is None:
-        yield
-        return
-    token = _NAMER.set(namer)
-    try:
-        yield
-    finally:
-        _NAMER.reset(token)
 
 
 def range_choices() -> str:
