@@ -26,6 +26,11 @@ from ganbench.schema import check_params
 Role = Literal["score", "detail", "setting"]
 DataKind = Literal["images", "points"]
 _INPUT_FIELDS = frozenset(f.name for f in dataclasses.fields(EvalInputs))
+# EvalInputs fields by what they say about a number: computed in an extractor's feature space, from
+# generated samples, against real ones (the leaderboard's headers say which apply to a column)
+_EXTRACTOR_FIELDS = frozenset({"fake_features", "real_features", "real_stats", "fake_logits"})
+_FAKE_FIELDS = frozenset({"fake_features", "fake_logits", "fake_labels", "fake_points"})
+_REAL_FIELDS = frozenset({"real_features", "real_stats", "real_labels"})
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,19 @@ class Metric:
 
     def reads(self) -> frozenset[str]:
         return self.needs | frozenset(self.substitutes.values())
+
+    @property
+    def uses_extractor(self) -> bool:
+        """Its numbers live in a feature extractor's space (features or logits)."""
+        return bool(self.reads() & _EXTRACTOR_FIELDS)
+
+    @property
+    def uses_fake(self) -> bool:
+        return bool(self.reads() & _FAKE_FIELDS)
+
+    @property
+    def uses_real(self) -> bool:
+        return bool(self.reads() & _REAL_FIELDS)
 
     def check_params(self, params: dict[str, Any], where: str) -> dict[str, Any]:
         """``params`` checked against the metric function's keyword arguments."""

@@ -63,11 +63,6 @@ _ORDER = (
     "eval.select_best",
     *_SELECTION,
 )
-# EvalInputs fields, by what they say about a number: computed in a feature space, from generated
-# samples, against real ones (the metric declares which fields it reads).
-_FEATURE_FIELDS = frozenset({"fake_features", "real_features", "real_stats", "fake_logits"})
-_FAKE_FIELDS = frozenset({"fake_features", "fake_logits", "fake_labels", "fake_points"})
-_REAL_FIELDS = frozenset({"real_features", "real_stats", "real_labels"})
 
 
 def record_provenance(rec: dict[str, Any]) -> dict[str, Any]:
@@ -253,9 +248,9 @@ def header_suffix(key: str, group: ColumnGroup) -> str:
     metric = _owner(key)
     if metric is None:
         return ""
-    reads, s = metric.reads(), group.settings
+    s = group.settings
     parts = []
-    if reads & _FEATURE_FIELDS and s.get("eval.extractor", "—") != "—":
+    if metric.uses_extractor and s.get("eval.extractor", "—") != "—":
         parts.append(s["eval.extractor"])
     counts = []
     fake = (
@@ -263,9 +258,9 @@ def header_suffix(key: str, group: ColumnGroup) -> str:
         if metric.needs_labels and "n_fake_labelled" in s
         else s.get("eval.n_samples")
     )
-    if reads & _FAKE_FIELDS and fake is not None:
+    if metric.uses_fake and fake is not None:
         counts.append(f"{_count(fake)} fake")
-    if reads & _REAL_FIELDS and s.get("eval.n_real", "—") != "—":
+    if metric.uses_real and s.get("eval.n_real", "—") != "—":
         counts.append(f"{_count(s['eval.n_real'])} real")
     if counts:
         parts.append(" / ".join(counts))

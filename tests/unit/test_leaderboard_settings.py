@@ -229,11 +229,15 @@ def test_the_input_fields_the_headers_read_are_evaluation_inputs():
     # a renamed EvalInputs field would silently drop the feature space / counts from the headers
     import dataclasses
 
+    from ganbench.evaluation import metric
     from ganbench.evaluation.inputs import EvalInputs
-    from ganbench.reporting import settings
 
     fields = {f.name for f in dataclasses.fields(EvalInputs)}
-    assert settings._FEATURE_FIELDS | settings._FAKE_FIELDS | settings._REAL_FIELDS <= fields
+    assert metric._EXTRACTOR_FIELDS | metric._FAKE_FIELDS | metric._REAL_FIELDS <= fields
+    fid, is_, modes = (metric.get_metric(n) for n in ("fid", "is", "modes"))
+    assert (fid.uses_extractor, fid.uses_fake, fid.uses_real) == (True, True, True)
+    assert (is_.uses_extractor, is_.uses_fake, is_.uses_real) == (True, True, False)
+    assert (modes.uses_extractor, modes.uses_fake, modes.uses_real) == (False, True, False)
 
 
 def test_the_figures_follow_the_column_groups(tmp_path):
