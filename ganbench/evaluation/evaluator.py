@@ -15,10 +15,11 @@ from torch import nn
 
 from ganbench.errors import SourceError
 from ganbench.evaluation.images import evaluate_image_generator
-from ganbench.evaluation.inputs import EvalInputs, compute_metrics
+from ganbench.evaluation.inputs import EvalInputs
+from ganbench.evaluation.metric import compute_metrics
 from ganbench.evaluation.sources.generator import sample_latents
 
-__all__ = ["compute_metrics", "evaluate", "evaluate_points", "generate"]
+__all__ = ["evaluate", "evaluate_points", "generate"]
 
 
 @torch.no_grad()

@@ -32,8 +32,8 @@ from torch import nn
 
 from ganbench.data.preprocess import to_float
 from ganbench.errors import ConfigError, SourceError
-from ganbench.evaluation.inputs import EvalInputs, compute_metrics
-from ganbench.evaluation.metric import Metric, get_metric
+from ganbench.evaluation.inputs import EvalInputs
+from ganbench.evaluation.metric import Metric, compute_metrics, get_metric
 from ganbench.evaluation.reference import reference_statistics
 from ganbench.evaluation.sources import EvalSource, GeneratorSource, conform
 from ganbench.evaluation.stacked import PerChannelExtractor

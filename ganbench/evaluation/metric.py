@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from tqdm.auto import tqdm
+
 from ganbench.errors import SourceError
 from ganbench.evaluation.inputs import EvalInputs
 from ganbench.registries import METRICS, load_all
@@ -161,6 +163,25 @@ def all_metrics() -> list[Metric]:
     """Every registered metric, in table order."""
     load_all()
     return sorted((METRICS.get(n) for n in METRICS), key=lambda m: (m.order, m.name))
+
+
+def compute_metrics(
+    names: list[str],
+    inputs: EvalInputs,
+    params: dict[str, dict[str, Any]] | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Run the named metrics on filled inputs, each with its keyword ``params[name]``; the result is a
+    flat dict (metric keys may be prefixed by the metric when two metrics return the same key). Each
+    metric checks its own inputs (a declared substitute stands in for a missing field)."""
+    result: dict[str, Any] = {}
+    with tqdm(names, desc="metrics", disable=not progress or not names, leave=False) as bar:
+        for name in bar:
+            bar.set_postfix_str(name)  # P/R/D/C takes minutes on a loaded CPU: say what is running
+            metric = get_metric(name, "eval.metrics")
+            for key, value in metric(inputs, **(params or {}).get(name, {})).items():
+                result[key if key not in result else f"{name}_{key}"] = value
+    return result
 
 
 # Record keys not written by a metric: the trainer's Lipschitz estimate (objectives.lipschitz) and

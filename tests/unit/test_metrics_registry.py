@@ -112,7 +112,7 @@ def test_numpy_features_work_too():
 def test_compute_metrics_accepts_the_declared_substitutes():
     """The evaluator asks each metric what it needs: fid and fid_infinity get real_features where no
     cached real_stats are given (their documented substitute) instead of a 'needs real_stats' error."""
-    from ganbench.evaluation.evaluator import compute_metrics
+    from ganbench.evaluation.metric import compute_metrics
 
     params = {"fid_infinity": {"num_points": 3, "min_samples": 20}}
     with_stats = compute_metrics(["fid", "fid_infinity"], _inputs(), params)
