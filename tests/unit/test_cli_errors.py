@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from ganbench.cli import main
+from tests.helpers.cli import refused
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
@@ -25,15 +26,6 @@ def finished(tmp_path, toy_cfg_dict):
     files = {p: p.read_bytes() for p in results.rglob("*") if p.is_file() and p.name != "run.log"}
     assert any(p.name == "record.json" for p in files) and any(p.suffix == ".pt" for p in files)
     return recipe, results, files
-
-
-def refused(capsys, argv: list[str], *expected: str) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and err.count("\n") == 1, err
-    for text in expected:
-        assert text in err, (text, err)
-    return err
 
 
 def unchanged(files: dict[Path, bytes]) -> None:

@@ -23,22 +23,12 @@ from ganbench.errors import ConfigError, SourceError
 from ganbench.evaluation.sources import ArraySource, GeneratorSource, open_source
 from ganbench.evaluation.sources.base import RANGE_CHECK_SAMPLES, RangeWarning
 from ganbench.registries import DATASETS, load_all
+from tests.helpers.cli import refused
 
 load_all()
 FMNIST = DATASETS.get("fashion-mnist").present()
 needs_fmnist = pytest.mark.skipif(not FMNIST, reason="Fashion-MNIST files are not on this machine")
 REF = ["--reference", "fashion-mnist", "--n-real", "200", "--no-progress"]
-
-
-def refused(capsys, argv: list[str], *expected: str) -> str:
-    """``ganbench`` exits 2 with one line on stderr holding every ``expected`` text."""
-    capsys.readouterr()
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and err.count("\n") == 1, err
-    for text in expected:
-        assert text in err, (text, err)
-    return err
 
 
 class Sigmoid(nn.Module):
