@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -232,51 +233,59 @@ def _check_runtime(r: RuntimeConfig, w: str) -> None:
         raise ConfigError(f"{w}: runtime.cpus must be > 0 or null, got {r.cpus}")
 
 
-def check_eval_config(eval_cfg: EvalConfig, dataset_name: str, where: str = "config") -> None:
+def check_eval_config(
+    eval_cfg: EvalConfig, dataset_name: str, where: str = "config", key: Callable[[str], str] | None = None
+) -> None:
     """The evaluation keys, asked of the components: each metric's data kind and parameters, the
-    extractor (``eval.extractor`` or the dataset's default) and its parameters."""
+    extractor (``eval.extractor`` or the dataset's default) and its parameters. ``key`` spells an
+    EvalConfig field in messages (default: the recipe's ``eval.<field>``; ``ganbench eval`` gives
+    its flags)."""
     R.load_all()
     e, w = eval_cfg, where
+    k = key or (lambda name: f"eval.{name}")
     dataset = R.DATASETS.get(dataset_name, f"{w}: data.name")
     if e.n_real is not None and e.n_real < 2:
-        raise ConfigError(f"{w}: eval.n_real must be >= 2 or null (the whole split), got {e.n_real}")
+        raise ConfigError(f"{w}: {k('n_real')} must be >= 2 or null (the whole split), got {e.n_real}")
     for key in ("n_samples", "n_real"):
         n = getattr(e, key)
         if n is not None and n > MAX_EVAL_SAMPLES:
             raise ConfigError(
-                f"{w}: eval.{key}={n} is more than evaluation can hold: it keeps every sample's features "
+                f"{w}: {k(key)}={n} is more than evaluation can hold: it keeps every sample's features "
                 f"in memory, up to {MAX_EVAL_SAMPLES:,} samples (the protocols use 2 500 to 50 000)"
             )
     if not e.n_samples > 0:
-        raise ConfigError(f"{w}: eval.n_samples must be > 0, got {e.n_samples}")
+        raise ConfigError(f"{w}: {k('n_samples')} must be > 0, got {e.n_samples}")
     metrics = list(dataset.default_metrics) if e.metrics is None else e.metrics
     if not metrics:
-        raise ConfigError(f"{w}: eval.metrics is empty; name at least one, e.g. {dataset.default_metrics[0]}")
+        raise ConfigError(
+            f"{w}: {k('metrics')} is empty; name at least one, e.g. {dataset.default_metrics[0]}"
+        )
     for name in metrics:
-        metric = R.METRICS.get(name, f"{w}: eval.metrics")
+        metric = R.METRICS.get(name, f"{w}: {k('metrics')}")
         if metric.data_kind != dataset.kind:
             fitting = [m for m in R.METRICS.names() if R.METRICS.get(m).data_kind == dataset.kind]
             raise ConfigError(
-                f"{w}: eval.metrics: {name!r} scores {metric.data_kind}, but dataset {dataset_name!r} holds "
-                f"{dataset.kind}; metrics for {dataset.kind}: {', '.join(fitting)}"
+                f"{w}: {k('metrics')}: {name!r} scores {metric.data_kind}, but dataset {dataset_name!r} "
+                f"holds {dataset.kind}; metrics for {dataset.kind}: {', '.join(fitting)}"
             )
     for name, params in e.metric_params.items():
         if name not in metrics:
             raise ConfigError(
-                f"{w}: eval.metric_params.{name}: {name!r} is not in eval.metrics ({', '.join(metrics)})"
+                f"{w}: {k('metric_params')}.{name}: {name!r} is not in {k('metrics')} ({', '.join(metrics)})"
             )
         if not isinstance(params, dict):
-            raise ConfigError(f"{w}: eval.metric_params.{name}: expected a mapping, got {params!r}")
-        R.METRICS.get(name).check_params(params, f"{w}: eval.metric_params.{name}")
+            raise ConfigError(f"{w}: {k('metric_params')}.{name}: expected a mapping, got {params!r}")
+        R.METRICS.get(name).check_params(params, f"{w}: {k('metric_params')}.{name}")
     extractor = e.extractor or dataset.default_extractor
     if extractor is None:
         if e.extractor is None and e.extractor_params:
             raise ConfigError(
-                f"{w}: eval.extractor_params: dataset {dataset_name!r} is scored without a feature extractor"
+                f"{w}: {k('extractor_params')}: dataset {dataset_name!r} is scored without a feature "
+                f"extractor"
             )
         return
-    factory = R.EXTRACTORS.get(extractor, f"{w}: eval.extractor")
-    check_params(factory, e.extractor_params, f"{w}: eval.extractor_params", skip=("device",))
+    factory = R.EXTRACTORS.get(extractor, f"{w}: {k('extractor')}")
+    check_params(factory, e.extractor_params, f"{w}: {k('extractor_params')}", skip=("device",))
 
 
 def _canon(obj: Any) -> Any:

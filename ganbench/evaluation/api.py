@@ -37,6 +37,8 @@ from ganbench.registries import DATASETS, EXTRACTORS, load_all
 from ganbench.schema import check_params
 
 DEFAULT_METRICS = ("fid",)
+# EvalConfig fields -> this function's arguments, so validation messages name what the caller typed
+_ARGUMENT = {"n_samples": "n", "reference_split": "split"}
 DEFAULT_GENERATED = 10_000  # samples drawn from a generator when neither n nor a recipe says
 RECORD_KIND = "eval"
 
@@ -114,7 +116,9 @@ def evaluate(
         )
         data = _reference(source, real, eval_cfg.reference_split, root, resolution)
         _check_extractor_options(eval_cfg, data)
-        check_eval_config(eval_cfg, data.name, "evaluate")
+        check_eval_config(
+            eval_cfg, data.name, "evaluate", key=lambda field: option_name(_ARGUMENT.get(field, field))
+        )
         dev = resolve_device(str(device))
         result = evaluate_source(
             source,

@@ -336,3 +336,21 @@ def test_folder_sources_carry_a_content_hash(tmp_path):
     assert desc["sha256"] == h.hexdigest()
     _png(tmp_path / "f" / "a" / "2.png", 3)  # one changed pixel value changes the hash
     assert open_source(str(tmp_path / "f")).describe()["sha256"] != desc["sha256"]
+
+
+def test_evaluation_settings_are_named_as_the_caller_typed_them(tmp_path, capsys):
+    """Validation of the evaluation settings names flags on the CLI, keyword arguments in Python and
+    the recipe's eval.* keys in a recipe: one check, three spellings."""
+    np.save(tmp_path / "s.npy", np.zeros((10, 1, 28, 28), np.uint8))
+    refused(capsys, ["eval", str(tmp_path / "s.npy"), "--n", "0", *REF], "--n must be > 0, got 0")
+    refused(
+        capsys,
+        ["eval", str(tmp_path / "s.npy"), "--metrics", "modes", *REF],
+        "--metrics: 'modes' scores points",
+    )
+    with pytest.raises(ConfigError, match="evaluate: n must be > 0, got 0"):
+        ganbench.evaluate(np.zeros((10, 1, 28, 28), np.uint8), real="fashion-mnist", n=0)
+    from ganbench.config import EvalConfig, check_eval_config
+
+    with pytest.raises(ConfigError, match="r.yaml: eval.n_samples must be > 0"):
+        check_eval_config(EvalConfig(n_samples=0, metrics=["fid"]), "fashion-mnist", "r.yaml")
