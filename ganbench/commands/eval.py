@@ -122,7 +122,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seed", type=int, help="evaluation seed: latents, subsets (default 2024)")
     g.add_argument("--extractor", help="feature extractor (default: the dataset's)")
     g.add_argument("--mode", help="extractor mode (inception: clean, legacy_tensorflow, legacy_pytorch)")
-    g.add_argument("--weights", help="extractor weights file")
+    g.add_argument("--weights", help="extractor weights file (or model folder: dinov2, clip)")
+    g.add_argument(
+        "--extractor-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other extractor option, e.g. model=vitb14 for dinov2 (repeatable)",
+    )
     g = p.add_argument_group("source options")
     g.add_argument("--num-classes", type=int, help="generator: class-conditional with this many classes")
     g.add_argument("--z-dim", type=int, help="generator: latent size (default: its z_dim attribute)")
@@ -166,6 +173,14 @@ def _metric_params(items: list[str]) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"--metric-param {text!r}: expected METRIC.KEY=VALUE, e.g. kid.num_subsets=50")
         out.setdefault(metric, {})[name] = value
     return out
+
+
+def _extractor_params(args: argparse.Namespace) -> dict[str, Any]:
+    from ganbench.schema import parse_override
+
+    params = dict(parse_override(text) for text in args.extractor_param)
+    params.update({k: v for k, v in (("mode", args.mode), ("weights", args.weights)) if v is not None})
+    return params
 
 
 def run(args: argparse.Namespace) -> int:
@@ -217,7 +232,7 @@ def _evaluate(evaluate: Any, args: argparse.Namespace) -> Any:
         n_real=args.n_real,
         root=args.root,
         resolution=args.resolution,
-        extractor_params={k: v for k, v in (("mode", args.mode), ("weights", args.weights)) if v is not None},
+        extractor_params=_extractor_params(args),
         metric_params=_metric_params(args.metric_param),
         kind=args.kind,
         device=args.device,

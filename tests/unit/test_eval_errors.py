@@ -354,3 +354,25 @@ def test_evaluation_settings_are_named_as_the_caller_typed_them(tmp_path, capsys
 
     with pytest.raises(ConfigError, match="r.yaml: eval.n_samples must be > 0"):
         check_eval_config(EvalConfig(n_samples=0, metrics=["fid"]), "fashion-mnist", "r.yaml")
+
+
+def test_extractor_params_reach_the_extractor_from_the_cli(tmp_path, capsys):
+    """--extractor-param KEY=VALUE passes any extractor option (dinov2's model) and an unknown one is
+    refused by its spelling."""
+    np.save(tmp_path / "s.npy", np.zeros((10, 1, 28, 28), np.uint8))
+    src = str(tmp_path / "s.npy")
+    refused(capsys, ["eval", src, "--extractor-param", "nope=1", *REF], "nope does not apply to extractor")
+    pytest.importorskip("transformers")
+    capsys.readouterr()
+    argv = [
+        "eval",
+        src,
+        "--extractor",
+        "dinov2",
+        "--extractor-param",
+        "model=vitb14",
+        "--weights",
+        str(tmp_path),
+    ]
+    assert main(argv + REF) == 2
+    assert "dinov2-base" in capsys.readouterr().err  # the ViT-B/14 model was asked for
