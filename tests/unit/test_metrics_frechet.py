@@ -132,3 +132,110 @@ def test_frechet_on_gpu_matches_cpu():
     assert mu1.is_cuda
     cpu = frechet_distance(*feature_statistics(a), *feature_statistics(b))
     assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(cpu, rel=1e-9)
+
+
+def _mp_frechet(a: np.ndarray, b: np.ndarray, dps: int = 40) -> float:
+    """FD of the two samples' Gaussians in mpmath at ``dps`` digits, from the exact feature values:
+    exactly rank-deficient covariances stay so (their zero eigenvalues come out ~1e-40)."""
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(dps):
+
+        def stats(x):
+            n, d = x.shape
+            rows = [[mpmath.mpf(float(v)) for v in r] for r in x]
+            mu = [mpmath.fsum(r[j] for r in rows) / n for j in range(d)]
+            c = mpmath.matrix(d, d)
+            for i in range(d):
+                for j in range(i, d):
+                    c[i, j] = c[j, i] = mpmath.fsum((r[i] - mu[i]) * (r[j] - mu[j]) for r in rows) / (n - 1)
+            return mu, c
+
+        (mu1, s1), (mu2, s2) = stats(a), stats(b)
+        d = len(mu1)
+        w, v = mpmath.eigsy(s1)
+        root = v * mpmath.diag([mpmath.sqrt(max(x, 0)) for x in w]) * v.T
+        lam, _ = mpmath.eigsy(root * s2 * root)
+        tr = mpmath.fsum(mpmath.sqrt(max(x, 0)) for x in lam)
+        dist = mpmath.fsum((mu1[i] - mu2[i]) ** 2 for i in range(d))
+        return float(dist + mpmath.fsum(s1[i, i] + s2[i, i] for i in range(d)) - 2 * tr)
+
+
+@pytest.mark.parametrize(
+    "d,n1,n2",
+    [(12, 40, 60), (12, 6, 6), (12, 40, 6), (12, 6, 40), (8, 3, 5), (12, 12, 13)],
+    ids=["n>d", "both-n<d", "sigma2-singular", "sigma1-singular", "8d-rank2-rank4", "n~d"],
+)
+def test_frechet_matches_high_precision(d, n1, n2):
+    """Within 1e-9 relative of the mpmath value at 40 digits: the rank-deficient cases are where
+    clipping the noise eigenvalues at 0 only (the old form, and the references) costs ~1e-8 each."""
+    rng = np.random.default_rng(100 * d + n1 + n2)
+    mix = rng.standard_normal((d, d)) / np.sqrt(d)
+    a = rng.standard_normal((n1, d)) @ mix
+    b = rng.standard_normal((n2, d)) @ mix * 1.2 + 0.05
+    ref = _mp_frechet(a, b)
+    ours = frechet_distance(*feature_statistics(a), *feature_statistics(b))
+    assert ours == pytest.approx(ref, rel=1e-9, abs=0)
+    # the identity: exactly 0 to 1e-9 for singular and full-rank covariances alike
+    mu, s = feature_statistics(a)
+    assert abs(frechet_distance(mu, s, mu, s)) < 1e-9
+
+
+@pytest.mark.parametrize("n", [100, 300], ids=["rank-deficient-eigh", "full-rank-cholesky"])
+def test_frechet_identity_is_zero(n):
+    """FD(X, X) = 0 to 1e-9 whether Σ is singular (fewer samples than dimensions) or not."""
+    a, _ = _feature_pair(256, n, seed=n)
+    mu, s = feature_statistics(a)
+    assert abs(frechet_distance(mu, s, mu, s)) < 1e-9
+    mu_t, s_t = feature_statistics(torch.from_numpy(a))  # the torch CPU inputs take the numpy path
+    assert abs(frechet_distance(mu_t, s_t, mu_t, s_t)) < 1e-9
+
+
+@pytest.mark.slow
+def test_frechet_identity_is_zero_2048d_intra_fid_size():
+    """The issue's case: 1 500 samples of 2 048-d features (an intra-FID class); was −6.7e-6."""
+    rng = np.random.default_rng(1500)
+    mix = rng.standard_normal((2048, 2048)) / np.sqrt(2048)
+    x = (rng.standard_normal((1500, 2048)) @ mix).astype(np.float32)
+    mu, s = feature_statistics(x)
+    assert abs(frechet_distance(mu, s, mu, s)) < 1e-9
+
+
+def test_cholesky_and_eigh_forms_agree_and_are_chosen_by_condition(monkeypatch):
+    """Both forms give Tr (Σ₁Σ₂)^½ to 1e-12 on full-rank statistics; a covariance that factors but is
+    below the condition threshold, or a singular one, goes to the next form (the other covariance's
+    Cholesky factor, then the eigh form)."""
+    import ganbench.evaluation.frechet as fr
+
+    a, b = _feature_pair(64, 400, seed=11)
+    (mu1, s1), (mu2, s2) = feature_statistics(a), feature_statistics(b)
+    chol = fr._tr_sqrt_cholesky_numpy(s1, s2)
+    assert chol is not None
+    assert fr._tr_sqrt_cholesky_numpy(s2, s1) == pytest.approx(chol, rel=1e-12)
+    assert fr._tr_sqrt_eigh_numpy(s1, s2) == pytest.approx(chol, rel=1e-12)
+
+    used = []
+    for name in ("_tr_sqrt_cholesky_numpy", "_tr_sqrt_eigh_numpy"):
+        f = getattr(fr, name)
+        monkeypatch.setattr(fr, name, lambda x, y, f=f, name=name: used.append((name, x is s1)) or f(x, y))
+
+    frechet_distance(mu1, s1, mu2, s2)
+    assert used == [("_tr_sqrt_cholesky_numpy", True)]  # well conditioned: one Cholesky, done
+
+    # Σ₁ positive definite but κ ≈ 1e13 (> 1/(100 · d · eps)): refused, Σ₂ is factored instead
+    w, v = np.linalg.eigh(s1)
+    ill = (v * np.geomspace(1.0, 1e-13, 64)) @ v.T
+    ill = (ill + ill.T) / 2
+    assert np.linalg.cholesky(ill) is not None  # it does factor
+    used.clear()
+    ours = frechet_distance(mu1, ill, mu2, s2)
+    assert [n for n, _ in used] == ["_tr_sqrt_cholesky_numpy", "_tr_sqrt_cholesky_numpy"]
+    assert ours == pytest.approx(_references(mu1, ill, mu2, s2)["pytorch-fid"], rel=1e-6)
+
+    # both singular (N < d): the eigh form
+    a_s, b_s = _feature_pair(64, 30, seed=12)
+    (mu1, s1), (mu2, s2) = feature_statistics(a_s), feature_statistics(b_s)
+    used.clear()
+    ours = frechet_distance(mu1, s1, mu2, s2)
+    assert [n for n, _ in used][-1] == "_tr_sqrt_eigh_numpy"
+    for name, ref in _references(mu1, s1, mu2, s2).items():
+        assert ours == pytest.approx(ref, rel=1e-6), name
