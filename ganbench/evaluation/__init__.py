@@ -5,4 +5,4 @@ Importing it registers the extractors, metrics and sources. The one-call API is
 :mod:`ganbench.evaluation.functional`.
 """
 
-from ganbench.evaluation import cmmd, extractors, metrics, modes, prd, sources, stacked, vendi  # noqa: F401  (registration)
+from ganbench.evaluation import cmmd, extractors, metrics, modes, msssim, prd, sources, stacked, vendi  # noqa: F401  (registration)

@@ -97,9 +97,11 @@ def extract_source(
     resize: bool = False,
     progress: bool = False,
     desc: str = "samples",
+    keep_images: bool = False,
 ) -> Extracted:
     """Features (kept), logits and labels of ``n`` samples of ``source`` (uint8, conformed to the
-    reference ``shape``), through the one extraction loop; the first :data:`PREVIEW` images too."""
+    reference ``shape``), through the one extraction loop; the first :data:`PREVIEW` images too, or
+    all ``n`` with ``keep_images`` (for pixel-space metrics, e.g. MS-SSIM: n·C·H·W bytes)."""
     return extract_features(
         extractor,
         source.batches(n, batch_size, seed, labels),
@@ -108,7 +110,7 @@ def extract_source(
         keep_features=True,
         keep_logits=True,
         transform=lambda images: conform(images, shape, str(source), resize),
-        preview=PREVIEW,
+        preview=n if keep_images else PREVIEW,
         progress=progress,
         desc=desc,
         leave=False,
@@ -126,6 +128,8 @@ def _inputs(
         inputs.fake_logits = fake.logits
     if "fake_labels" in needs:
         inputs.fake_labels = fake.labels
+    if "fake_images" in needs:
+        inputs.fake_images = fake.preview  # every image kept (extract_source's keep_images)
     if ref is not None:
         if "real_features" in needs:
             inputs.real_features = ref["features"]
@@ -286,7 +290,7 @@ class Extraction:
     def preview(self) -> torch.Tensor:
         for got in (self.main, self.lab):
             if got is not None and len(got.preview):
-                return got.preview
+                return got.preview[:PREVIEW]
         return torch.empty(0, dtype=torch.uint8)
 
 
@@ -301,7 +305,7 @@ def extract(
 ) -> Extraction:
     """Reference statistics (from the cache when valid), then the generated sets."""
     ref = None
-    if p.real_needs:
+    if p.real_needs or (p.labelled and source.conditional):  # per-class fake counts need the real labels
         ref = reference_statistics(
             dataset_identity(p.ref_data),
             p.split,
@@ -320,18 +324,22 @@ def extract(
             )
     out = Extraction(ref, None, None)
 
-    def samples(n: int, labels: torch.Tensor | None, desc: str) -> Extracted:
+    def samples(n: int, labels: torch.Tensor | None, desc: str, keep_images: bool) -> Extracted:
         return extract_source(
-            source, n, seed, p.extractor, p.shape, p.batch_size, labels, resize, progress, desc
+            source, n, seed, p.extractor, p.shape, p.batch_size, labels, resize, progress, desc, keep_images
         )
 
+    # pixel-space metrics (fake_images) get every image of the set they score; with stored labels the
+    # main set is the labelled set too
+    images_lab = "fake_images" in p.needs(p.labelled)
     if p.main_pass(source):
-        out.main = samples(p.n, None, "generated")
+        keep = "fake_images" in p.needs(p.plain) or (images_lab and not source.conditional)
+        out.main = samples(p.n, None, "generated", keep)
         out.counts["n_fake"] = p.n
     if p.labelled and source.conditional:
         assert ref is not None
         _check_per_class(p, ref["labels"], source)  # as many fakes per class as reals of that class
-        out.lab = samples(len(ref["labels"]), ref["labels"], "generated (per class)")
+        out.lab = samples(len(ref["labels"]), ref["labels"], "generated (per class)", images_lab)
         out.counts["n_fake_labelled"] = out.lab.n
         out.counts["labelled_samples"] = "as many per class as reals of that class in the reference split"
     elif p.labelled:

@@ -19,6 +19,7 @@ class EvalInputs:
     fake_labels: torch.Tensor | None = None  # N labels the generator was asked for
     real_labels: torch.Tensor | None = None  # M labels of the reference split
     fake_points: torch.Tensor | None = None  # raw generated samples (2-D toy points)
+    fake_images: torch.Tensor | None = None  # N×C×H×W uint8 generated images (pixel metrics: MS-SSIM)
     dataset: Any = None  # the DataSource (mixture centres, class count)
     seed: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
