@@ -206,7 +206,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_table(tabulate: Any, result: Any, file: Any) -> None:
-    rows = [[k, f"{v:.6g}" if isinstance(v, float) else v] for k, v in result.metrics.items()]
+    # numbers only: curves (PRD's precision/recall lists) are in the JSON record, not the table
+    rows = [
+        [k, f"{v:.6g}" if isinstance(v, float) else v]
+        for k, v in result.metrics.items()
+        if isinstance(v, (int, float))
+    ]
     print(tabulate(rows, headers=["metric", "value"], tablefmt="github"), file=file)
     prov, cfg = result.provenance, result.settings
     ex, ref = prov["extractor"], prov["reference"] or {}

@@ -31,7 +31,7 @@ _INPUT_FIELDS = frozenset(f.name for f in dataclasses.fields(EvalInputs))
 # EvalInputs fields by what they say about a number: computed in an extractor's feature space, from
 # generated samples, against real ones (the leaderboard's headers say which apply to a column)
 _EXTRACTOR_FIELDS = frozenset({"fake_features", "real_features", "real_stats", "fake_logits"})
-_FAKE_FIELDS = frozenset({"fake_features", "fake_logits", "fake_labels", "fake_points"})
+_FAKE_FIELDS = frozenset({"fake_features", "fake_logits", "fake_labels", "fake_points", "fake_images"})
 _REAL_FIELDS = frozenset({"real_features", "real_stats", "real_labels"})
 
 
