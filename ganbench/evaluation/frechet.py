@@ -24,6 +24,8 @@ spurious imaginary parts) is not used.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import scipy.linalg
 import torch
@@ -74,6 +76,19 @@ RCOND_MIN_FACTOR = 100.0
 EPS = float(np.finfo(np.float64).eps)
 
 
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """LAPACK on one thread (threadpoolctl, when installed). OpenBLAS threads spin-wait on each other
+    at every synchronisation, so one sharing a core with another process stalls them all: at 2048-d
+    on the 2-core machine, next to a process spinning a core, 2 threads took 1.4 s and 1 thread
+    0.85 s (idle: 0.5 s and 0.85 s, but 2 threads swung to 2.3 s). A 2048-d distance is under a
+    second either way; a predictable one is worth more than the idle-machine best."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it, the BLAS library's own thread count
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def frechet_distance(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: ArrayLike) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2).
 
@@ -95,7 +110,8 @@ def frechet_distance(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: 
         for a in (mu1, sigma1, mu2, sigma2)
     ]
     _check_stats(*arrs)
-    return _frechet_numpy(*arrs)
+    with _one_blas_thread():
+        return _frechet_numpy(*arrs)
 
 
 def _rcond_min(d: int) -> float:

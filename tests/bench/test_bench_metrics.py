@@ -1,6 +1,7 @@
 """Metric arithmetic speed and memory against the reference packages, in the same run, as ratios.
 
-- Fréchet distance at 2048-d: ≥ 5× faster than clean-fid's ``frechet_distance`` (scipy sqrtm).
+- Fréchet distance at 2048-d: ≥ 10× faster than clean-fid's ``frechet_distance`` (scipy sqrtm), alone
+  and next to a process spinning a core, the same value to 1e-9 relative.
 - density/coverage on 10k × 10k × 2048: ≥ 3× faster than ``prdc.compute_prdc`` at ≤ 1/3 of its peak
   memory, with equal results.
 - P/R/D/C on 50k × 50k × 2048 within 4 GB peak RSS (slow: minutes on 2 cores).
@@ -21,6 +22,7 @@ Run: pytest tests/bench/test_bench_metrics.py --benchmark-enable --benchmark-onl
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -29,6 +31,7 @@ import warnings
 import numpy as np
 import pytest
 
+from ganbench.evaluation import frechet
 from ganbench.evaluation.frechet import frechet_distance
 
 CHILD = r"""
@@ -130,35 +133,77 @@ def _stats(d: int, seed: int):
     return rng.standard_normal(d), a @ a.T + 0.01 * np.eye(d), rng.standard_normal(d), b @ b.T
 
 
-def test_frechet_2048_vs_cleanfid(benchmark):
+BUSY = "while True: pass"  # a process spinning one core, as another job on a shared machine
+
+
+def _frechet_vs_cleanfid(stats, rounds: int) -> tuple[float, float, float, float]:
+    """(clean-fid best s, ours best s, clean-fid value, our value); rounds alternate clean-fid / ours
+    so both see the same load."""
     from cleanfid.fid import frechet_distance as cleanfid_fd
 
-    mu1, s1, mu2, s2 = _stats(2048, seed=0)
-    ref_times, refs = [], []
-
-    def cleanfid_round():
-        # timed here, untimed by pytest-benchmark: the rounds alternate clean-fid / ours, so both
-        # see the same load on a shared machine
+    ref_times, our_times, refs, ours = [], [], [], []
+    for _ in range(rounds):
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # scipy sqrtm(disp=...) deprecation
-            refs.append(float(cleanfid_fd(mu1, s1, mu2, s2)))
+            refs.append(float(cleanfid_fd(*stats)))
         ref_times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        ours.append(frechet_distance(*stats))
+        our_times.append(time.perf_counter() - t0)
+    return min(ref_times), min(our_times), refs[0], ours[0]
 
-    ours = benchmark.pedantic(
-        frechet_distance, args=(mu1, s1, mu2, s2), setup=cleanfid_round, rounds=3, iterations=1
-    )
-    ref = refs[0]
-    assert ours == pytest.approx(ref, rel=1e-6)
-    ratio = min(ref_times) / benchmark.stats.stats.min
-    benchmark.extra_info.update(
-        {"cleanfid_s": min(ref_times), "ours_s": benchmark.stats.stats.min, "speedup": ratio}
-    )
+
+def _eigvalsh_drivers(stats, rounds: int = 3) -> dict[str, float]:
+    """Best time of scipy eigvalsh on Lᵀ Σ₂ L (the fast path's one eigenvalue problem) per driver, on
+    one BLAS thread as frechet_distance runs it."""
+    import scipy.linalg
+    from scipy.linalg import lapack
+
+    low, _ = lapack.dpotrf(stats[1], lower=1)
+    m, _ = lapack.dsygst(stats[3], low, itype=2, lower=1)
+    best = {"evr": np.inf, "evd": np.inf}
+    with frechet._one_blas_thread():
+        for _ in range(rounds):
+            for driver in best:
+                t0 = time.perf_counter()
+                scipy.linalg.eigvalsh(m, lower=True, driver=driver, check_finite=False)
+                best[driver] = min(best[driver], time.perf_counter() - t0)
+    return best
+
+
+def test_frechet_2048_vs_cleanfid(benchmark):
+    """≥ 10x clean-fid alone and ≥ 10x next to a busy process, the same value to 1e-9 relative."""
+    stats = _stats(2048, seed=0)
+    load_before = os.getloadavg()
+    alone = benchmark.pedantic(_frechet_vs_cleanfid, args=(stats, 3), rounds=1, iterations=1)
+    busy = subprocess.Popen([sys.executable, "-c", BUSY])
+    try:
+        time.sleep(1.0)  # let it take its core
+        loaded = _frechet_vs_cleanfid(stats, 3)
+        load_busy = os.getloadavg()
+    finally:
+        busy.kill()
+        busy.wait()
+    drivers = _eigvalsh_drivers(stats)
+    ratios = {}
+    for name, (ref_s, ours_s, ref, ours) in (("alone", alone), ("busy", loaded)):
+        assert ours == pytest.approx(ref, rel=1e-9), name
+        ratios[name] = ref_s / ours_s
+        benchmark.extra_info.update(
+            {f"{name}_cleanfid_s": ref_s, f"{name}_ours_s": ours_s, f"{name}_speedup": ratios[name]}
+        )
+        print(
+            f"\nFréchet 2048-d {name}: clean-fid {ref_s:.2f} s, ours {ours_s:.2f} s, {ratios[name]:.1f}x, "
+            f"rel difference {abs(ours - ref) / abs(ref):.1e}"
+        )
+    benchmark.extra_info.update({"load_before": load_before, "load_busy": load_busy, "eigvalsh_s": drivers})
     print(
-        f"\nFréchet 2048-d: clean-fid {min(ref_times):.2f} s, "
-        f"ours {benchmark.stats.stats.min:.2f} s, {ratio:.1f}x"
+        f"load (1/5/15 min) before {load_before}, with the busy process {load_busy}; "
+        f"eigvalsh of L^T S2 L: evr {drivers['evr']:.2f} s, evd {drivers['evd']:.2f} s"
     )
-    assert ratio >= 5
+    assert ratios["alone"] >= 10
+    assert ratios["busy"] >= 10
 
 
 @pytest.mark.slow

@@ -239,3 +239,29 @@ def test_cholesky_and_eigh_forms_agree_and_are_chosen_by_condition(monkeypatch):
     assert [n for n, _ in used][-1] == "_tr_sqrt_eigh_numpy"
     for name, ref in _references(mu1, s1, mu2, s2).items():
         assert ours == pytest.approx(ref, rel=1e-6), name
+
+
+def test_torch_path_matches_numpy_path():
+    """The GPU code (torch Cholesky / exact 1-norm condition / eigh fallback) run on CPU tensors, so
+    it is checked on machines without CUDA: the same numbers as the numpy path, either form."""
+    import ganbench.evaluation.frechet as fr
+
+    for n in (400, 30):  # full rank (Cholesky) and N < d (eigh fallback)
+        a, b = _feature_pair(64, n, seed=13 + n)
+        stats = (*feature_statistics(a), *feature_statistics(b))
+        ref = fr._frechet_numpy(*stats)
+        ours = fr._frechet_torch(*(torch.from_numpy(x) for x in stats))
+        assert ours == pytest.approx(ref, rel=1e-12)
+        mu, s = (torch.from_numpy(x) for x in stats[:2])
+        assert abs(fr._frechet_torch(mu, s, mu, s)) < 1e-9
+
+
+def test_inputs_are_not_modified():
+    """LAPACK works on copies: the caller's (cached) statistics are untouched on either path."""
+    for n in (400, 30):
+        a, b = _feature_pair(32, n, seed=n)
+        stats = (*feature_statistics(a), *feature_statistics(b))
+        before = [x.copy() for x in stats]
+        frechet_distance(*stats)
+        for x, y in zip(stats, before):
+            assert np.array_equal(x, y)
