@@ -9,7 +9,7 @@ if ! $PY -c "import ganbench" 2>/dev/null; then
   $PY -m pip install -q -e '.[dev]'
 fi
 echo "== CUDA tests"
-$PY -m pytest -q -rs -p no:cacheprovider tests/unit/test_metrics_frechet.py tests/unit/test_metrics_prdc.py -k gpu \
-  || echo "CUDA TESTS FAILED"
+# every test that skips without CUDA (named *gpu* or *cuda*), wherever it is
+$PY -m pytest -q -rs -p no:cacheprovider tests/unit -k "gpu or cuda" || echo "CUDA TESTS FAILED"
 echo "== GPU benchmarks"
 $PY bench/gpu.py "$@"
