@@ -88,6 +88,10 @@ class EvalConfig:
     n_real: int | None = None  # real images in the reference statistics (None = the whole split)
     extractor_params: dict[str, Any] = field(default_factory=dict)  # e.g. {mode: clean, weights: PATH}
     metric_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. {kid: {num_subsets: 50}}
+    # percentile-bootstrap CIs over the generated samples: N resamples (None = off), at this level
+    # (None = 0.95); None values leave run ids unchanged (_canon drops them)
+    bootstrap: int | None = None
+    bootstrap_level: float | None = None
 
 
 @dataclass
@@ -179,6 +183,7 @@ class RunConfig:
 # The largest budgets validation lets through, with the reason each is the limit.
 MAX_STEPS = 100_000_000  # 10^8 generator steps: 11 days even at the toy MLP's rate (below)
 FASTEST_STEPS_PER_S = 100.0  # toy MLP 128x3, batch 256, one CPU thread, measured (docs/executors.md)
+MIN_BOOTSTRAP = 10  # bootstrap resamples: fewer cannot place a 2.5 % percentile
 MAX_EVAL_SAMPLES = 10_000_000  # evaluation holds every sample's features in memory (50 000 is usual)
 
 
@@ -255,6 +260,20 @@ def check_eval_config(
             )
     if not e.n_samples > 0:
         raise ConfigError(f"{w}: {k('n_samples')} must be > 0, got {e.n_samples}")
+    if e.bootstrap is not None and (isinstance(e.bootstrap, bool) or e.bootstrap < MIN_BOOTSTRAP):
+        raise ConfigError(
+            f"{w}: {k('bootstrap')} must be >= {MIN_BOOTSTRAP} resamples or null (off), got {e.bootstrap} "
+            f"(a 95 % percentile interval from fewer resamples is its extreme values)"
+        )
+    if e.bootstrap_level is not None and not 0 < e.bootstrap_level < 1:
+        raise ConfigError(
+            f"{w}: {k('bootstrap_level')} must be in (0, 1) or null (0.95), got {e.bootstrap_level}"
+        )
+    if e.bootstrap is not None and dataset.kind != "images":
+        raise ConfigError(
+            f"{w}: {k('bootstrap')}: bootstrap intervals are computed by the image evaluation; dataset "
+            f"{dataset_name!r} holds {dataset.kind}"
+        )
     metrics = list(dataset.default_metrics) if e.metrics is None else e.metrics
     if not metrics:
         raise ConfigError(

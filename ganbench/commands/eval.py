@@ -49,6 +49,7 @@ FLAGS = {
     "seed": "--seed",
     "metrics": "--metrics",
     "metric_params": "--metric-param",
+    "bootstrap": "--bootstrap",
     "extractor": "--extractor",
     "mode": "--mode",
     "weights": "--weights",
@@ -120,6 +121,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--n", type=int, help="samples to score (default: all stored images; 10000 generated)")
     g.add_argument("--seed", type=int, help="evaluation seed: latents, subsets (default 2024)")
+    g.add_argument(
+        "--bootstrap",
+        type=int,
+        metavar="N",
+        help="95%% percentile bootstrap CIs over N resamples of the generated samples (>= 10)",
+    )
     g.add_argument("--extractor", help="feature extractor (default: the dataset's)")
     g.add_argument("--mode", help="extractor mode (inception: clean, legacy_tensorflow, legacy_pytorch)")
     g.add_argument("--weights", help="extractor weights file (or model folder: dinov2, clip)")
@@ -239,6 +246,7 @@ def _evaluate(evaluate: Any, args: argparse.Namespace) -> Any:
         resolution=args.resolution,
         extractor_params=_extractor_params(args),
         metric_params=_metric_params(args.metric_param),
+        bootstrap=args.bootstrap,
         kind=args.kind,
         device=args.device,
         batch_size=args.batch_size,

@@ -83,6 +83,7 @@ def evaluate(
     resolution: int | None = None,
     extractor_params: dict[str, Any] | None = None,
     metric_params: dict[str, dict[str, Any]] | None = None,
+    bootstrap: int | None = None,
     kind: str | None = None,
     device: str | torch.device = "auto",
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -100,7 +101,9 @@ def evaluate(
     ``source_options`` are the source kind's own options (``value_range="0,1"`` for float arrays,
     ``z_dim``/``num_classes`` for generators, ``key``/``labels_key``/``layout`` for .npz files,
     ``labels`` for folders, ``checkpoint``/``use_ema`` for run folders); an option that does not
-    apply to the source is an error naming the valid ones.
+    apply to the source is an error naming the valid ones. ``bootstrap=N`` adds percentile
+    bootstrap intervals ``<key>_ci_low`` / ``<key>_ci_high`` over N resamples of the generated
+    samples (docs/metrics.md).
 
     ``names`` spells options in error messages (default: these keyword arguments; ``ganbench eval``
     passes one that gives its flags, ``--range=0,1``).
@@ -112,7 +115,7 @@ def evaluate(
             raise ConfigError(f"{option_name('batch_size')} must be >= 1, got {batch_size}")
         source = as_source(fake, kind, **source_options)
         eval_cfg = _eval_config(
-            source, metrics, extractor, n, seed, split, n_real, extractor_params, metric_params
+            source, metrics, extractor, n, seed, split, n_real, extractor_params, metric_params, bootstrap
         )
         data = _reference(source, real, eval_cfg.reference_split, root, resolution)
         _check_extractor_options(eval_cfg, data)
@@ -143,6 +146,7 @@ def evaluate(
         "metric_params": eval_cfg.metric_params,
         "extractor": eval_cfg.extractor or data.default_extractor,
         "extractor_params": eval_cfg.extractor_params,
+        **({"bootstrap": eval_cfg.bootstrap} if eval_cfg.bootstrap else {}),
         "resize": resize,
         "batch_size": batch_size,
     }
@@ -242,6 +246,7 @@ def _eval_config(
     n_real: int | None,
     extractor_params: dict[str, Any] | None,
     metric_params: dict[str, dict[str, Any]] | None,
+    bootstrap: int | None = None,
 ) -> EvalConfig:
     """The settings: those given, else (a run folder) the run's recipe, else the defaults."""
     recipe = getattr(getattr(source, "cfg", None), "eval", None)
@@ -267,4 +272,6 @@ def _eval_config(
         n_real=n_real if n_real is not None else base.n_real,
         extractor_params=params,
         metric_params=merged,
+        bootstrap=bootstrap if bootstrap is not None else base.bootstrap,
+        bootstrap_level=base.bootstrap_level,
     )

@@ -33,7 +33,13 @@ from torch import nn
 from ganbench.data.preprocess import to_float
 from ganbench.errors import ConfigError, SourceError
 from ganbench.evaluation.inputs import EvalInputs
-from ganbench.evaluation.metric import Metric, compute_metrics, get_metric
+from ganbench.evaluation.metric import (
+    DEFAULT_BOOTSTRAP_LEVEL,
+    Metric,
+    bootstrap_metrics,
+    compute_metrics,
+    get_metric,
+)
 from ganbench.evaluation.reference import reference_statistics
 from ganbench.evaluation.sources import EvalSource, GeneratorSource, conform
 from ganbench.evaluation.stacked import PerChannelExtractor
@@ -167,6 +173,8 @@ class Plan:
     n_real: int | None  # first n_real reference images (None = all)
     extractor: Any
     batch_size: int
+    bootstrap: int | None = None  # resamples of the generated set (eval.bootstrap; None = off)
+    bootstrap_level: float = DEFAULT_BOOTSTRAP_LEVEL
 
     def needs(self, names: list[str]) -> set[str]:
         return set().union(*(self.metrics[m].needs for m in names)) if names else set()
@@ -217,6 +225,8 @@ def plan(
         n_real=eval_cfg.n_real,
         extractor=None,  # built once the counts are known to be fine
         batch_size=batch_size,
+        bootstrap=getattr(eval_cfg, "bootstrap", None),
+        bootstrap_level=getattr(eval_cfg, "bootstrap_level", None) or DEFAULT_BOOTSTRAP_LEVEL,
     )
     _check_labels(p, source, data)
     _check_counts(p, source, seed)
@@ -285,6 +295,7 @@ class Extraction:
     main: Extracted | None  # the n plain samples
     lab: Extracted | None  # the labelled samples (the main set when the source has stored labels)
     counts: dict[str, Any] = field(default_factory=dict)
+    bootstrap: dict[str, Any] | None = None  # what score's bootstrap did (for the provenance)
 
     @property
     def preview(self) -> torch.Tensor:
@@ -351,13 +362,35 @@ def extract(
 def score(
     p: Plan, got: Extraction, data: Any, seed: int, device: torch.device | str, progress: bool = False
 ) -> dict[str, Any]:
-    """The metrics: plain ones on the main set, per-class ones on the labelled set."""
+    """The metrics: plain ones on the main set, per-class ones on the labelled set. With
+    ``eval.bootstrap`` each metric that allows it is recomputed on resamples of its generated set
+    (the real statistics fixed) and ``<key>_ci_low`` / ``<key>_ci_high`` join the metrics; what was
+    resampled and what was skipped go to ``got.bootstrap`` (the provenance)."""
     metrics: dict[str, Any] = {}
+    cis: dict[str, float] = {}
+    skipped: dict[str, str] = {}
     for names, fake in ((p.plain, got.main), (p.labelled, got.lab)):
         if names:
             assert fake is not None
             inputs = _inputs(p.needs(names), fake, got.ref, data, seed, device)
+            taken = set(metrics)
             metrics.update(compute_metrics(names, inputs, p.params, progress))
+            if p.bootstrap:
+                ci, skip = bootstrap_metrics(
+                    names, inputs, p.params, p.bootstrap, seed, p.bootstrap_level, progress, taken
+                )
+                cis.update(ci)
+                skipped.update(skip)
+    if p.bootstrap:
+        metrics.update(cis)
+        got.bootstrap = {
+            "method": "percentile",
+            "resamples": p.bootstrap,
+            "level": p.bootstrap_level,
+            "resampled": "the generated samples, with replacement (n each); real statistics fixed",
+            "seed": seed,
+            "skipped": skipped,
+        }
     return metrics
 
 
@@ -384,6 +417,7 @@ def provenance(
         "eval_seed": seed,
         "metrics": p.names,
         "metric_params": {k: v for k, v in p.params.items() if v},
+        **({"bootstrap": got.bootstrap} if got.bootstrap is not None else {}),
         "quantisation": QUANTISATION if source.float_output else "stored uint8 images, unchanged",
         "resize": resize,
         "wall_time_s": wall_time_s,

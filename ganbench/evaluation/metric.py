@@ -14,10 +14,13 @@ keyword arguments are the metric's parameters (validated from recipes by ``schem
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from ganbench.errors import SourceError
@@ -33,6 +36,9 @@ _INPUT_FIELDS = frozenset(f.name for f in dataclasses.fields(EvalInputs))
 _EXTRACTOR_FIELDS = frozenset({"fake_features", "real_features", "real_stats", "fake_logits"})
 _FAKE_FIELDS = frozenset({"fake_features", "fake_logits", "fake_labels", "fake_points", "fake_images"})
 _REAL_FIELDS = frozenset({"real_features", "real_stats", "real_labels"})
+# Bootstrap confidence intervals: ``<key>_ci_low`` / ``<key>_ci_high`` beside every score key
+CI_SUFFIXES = ("_ci_low", "_ci_high")
+DEFAULT_BOOTSTRAP_LEVEL = 0.95
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,9 @@ class Metric:
     substitutes: dict[str, str] = dataclasses.field(default_factory=dict)
     order: int = 100  # where its columns go in a table, smaller first
     min_samples_fn: Callable[[dict[str, Any]], int] | None = None
+    # whether a bootstrap over the generated samples means something for it: True, or the reason it
+    # does not (None: True unless it needs labelled samples, whose per-class sets are not resampled)
+    bootstrap: bool | str | None = None
 
     def __call__(self, inputs: EvalInputs, **params: Any) -> dict[str, Any]:
         missing = self.missing(inputs)
@@ -126,7 +135,23 @@ class Metric:
     def needs_labels(self) -> bool:
         return "fake_labels" in self.needs
 
+    @property
+    def bootstrap_skip(self) -> str | None:
+        """Why the bootstrap skips this metric, or None when it is resampled."""
+        if self.bootstrap is None:
+            return "per-class sample sets (labelled samples) are not resampled" if self.needs_labels else None
+        if self.bootstrap is True:
+            return None
+        return self.bootstrap if isinstance(self.bootstrap, str) else "the metric declares bootstrap=False"
+
     def output(self, key: str) -> Output | None:
+        """What ``key`` is: a declared output, or the bootstrap CI bound of a declared score key
+        (``fid_ci_low``: a detail, no direction, header "fid CI low")."""
+        for suffix in CI_SUFFIXES:
+            base = self.output(key[: -len(suffix)]) if key.endswith(suffix) else None
+            if base is not None and base.role == "score":
+                bound = suffix.removeprefix("_ci_")
+                return Output(key, None, role="detail", display=f"{base.header} CI {bound}")
         return next((o for o in self.outputs if o.matches(key)), None)
 
 
@@ -139,15 +164,20 @@ def register_metric(
     substitutes: dict[str, str] | None = None,
     order: int = 100,
     min_samples: Callable[[dict[str, Any]], int] | None = None,
+    bootstrap: bool | str | None = None,
 ) -> Callable[[Callable[..., dict[str, Any]]], Metric]:
-    """Decorator: register ``fn(inputs, **params)`` as metric ``name`` with its facts."""
+    """Decorator: register ``fn(inputs, **params)`` as metric ``name`` with its facts. ``bootstrap``:
+    False (or a string saying why) when resampling the generated samples is meaningless or too
+    costly for it; None = resampled unless it needs labelled samples."""
     needs, substitutes = frozenset(needs), dict(substitutes or {})
     unknown = (needs | set(substitutes) | set(substitutes.values())) - _INPUT_FIELDS
     if unknown:
         raise ValueError(f"metric {name!r}: unknown EvalInputs field(s) {sorted(unknown)}")
 
     def register(fn: Callable[..., dict[str, Any]]) -> Metric:
-        metric = Metric(name, fn, needs, tuple(outputs), data_kind, substitutes, order, min_samples)
+        metric = Metric(
+            name, fn, needs, tuple(outputs), data_kind, substitutes, order, min_samples, bootstrap
+        )
         METRICS.register(name)(metric)
         return metric
 
@@ -182,6 +212,75 @@ def compute_metrics(
             for key, value in metric(inputs, **(params or {}).get(name, {})).items():
                 result[key if key not in result else f"{name}_{key}"] = value
     return result
+
+
+def resample_fake(inputs: EvalInputs, index: torch.Tensor) -> EvalInputs:
+    """``inputs`` with every generated-sample field (features, logits, labels, images) taken at
+    ``index`` (the same rows in each); the real fields are kept as they are."""
+    out = dataclasses.replace(inputs)
+    for name in sorted(_FAKE_FIELDS):
+        value = getattr(inputs, name)
+        if value is not None:
+            setattr(out, name, value[index.to(value.device)])
+    return out
+
+
+def _fake_count(inputs: EvalInputs) -> int:
+    sizes = {len(getattr(inputs, f)) for f in _FAKE_FIELDS if getattr(inputs, f) is not None}
+    if len(sizes) != 1:
+        raise SourceError(f"bootstrap: the generated-sample fields have different lengths {sorted(sizes)}")
+    return sizes.pop()
+
+
+def bootstrap_metrics(
+    names: list[str],
+    inputs: EvalInputs,
+    params: dict[str, dict[str, Any]] | None,
+    resamples: int,
+    seed: int,
+    level: float = DEFAULT_BOOTSTRAP_LEVEL,
+    progress: bool = False,
+    taken: Iterable[str] = (),
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Percentile bootstrap CIs over the generated samples: ``resamples`` times, draw n rows of the
+    fake fields with replacement (the real ones stay fixed), recompute each named metric, and take the
+    (1 - level)/2 and (1 + level)/2 percentiles of each score key. The resampling indices are drawn
+    once from ``seed`` and shared by all metrics. Returns ``{key_ci_low, key_ci_high}`` and
+    ``{metric: why skipped}``; ``taken`` are record keys already written by earlier metric groups
+    (a clashing key is prefixed with its metric's name, as :func:`compute_metrics` does)."""
+    ci: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    run = []
+    for name in names:
+        metric = get_metric(name, "eval.metrics")
+        why = metric.bootstrap_skip
+        if why is None:
+            run.append(metric)
+        else:
+            skipped[name] = why
+    if not run:
+        return ci, skipped
+    n = _fake_count(inputs)
+    gen = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0xB00757])  # its own stream of the eval seed
+    indices = [torch.from_numpy(gen.integers(0, n, size=n)) for _ in range(resamples)]
+    seen = set(taken)
+    q = 100 * (1 - level) / 2, 100 * (1 + level) / 2
+    for metric in run:
+        values: dict[str, list[float]] = {}
+        desc = f"bootstrap {metric.name}"
+        for index in tqdm(indices, desc=desc, disable=not progress, leave=False):
+            got = metric(resample_fake(inputs, index), **(params or {}).get(metric.name, {}))
+            for key, value in got.items():
+                out = metric.output(key)
+                if out is not None and out.role == "score" and isinstance(value, (int, float)):
+                    values.setdefault(key, []).append(float(value))
+        for key, vals in values.items():
+            name = key if key not in seen else f"{metric.name}_{key}"
+            seen.add(name)
+            arr = np.asarray(vals)
+            lo, hi = np.percentile(arr, q) if np.isfinite(arr).all() else (math.nan, math.nan)
+            ci[f"{name}_ci_low"], ci[f"{name}_ci_high"] = float(lo), float(hi)
+    return ci, skipped
 
 
 # Record keys not written by a metric: the trainer's Lipschitz estimate (objectives.lipschitz) and
