@@ -94,6 +94,10 @@ def is_metric(inputs: EvalInputs, splits: int = 10) -> dict[str, float]:
     ],
     order=50,
     min_samples=_prdc_min_samples,
+    bootstrap=(
+        "resampling with replacement duplicates samples, which changes k-NN radii and counts: the"
+        " interval would not be centred on the estimate"
+    ),
 )
 def prdc_metric(
     inputs: EvalInputs,
@@ -131,6 +135,10 @@ def intra_fid_metric(inputs: EvalInputs) -> dict[str, float]:
     ],
     substitutes=_REAL_STATS,
     order=70,
+    bootstrap=(
+        "FID-infinity already subsamples the generated set to extrapolate; a bootstrap around it "
+        "is not defined"
+    ),
 )
 def fid_infinity_metric(
     inputs: EvalInputs, num_points: int = 15, min_samples: int = 5000

@@ -151,6 +151,10 @@ def ms_ssim_per_class(
         Output("ms_ssim_upsample", role="setting"),
     ],
     order=78,
+    bootstrap=(
+        "the score already averages random pairs of generated images; duplicates would pair an "
+        "image with itself"
+    ),
 )
 def ms_ssim_metric(
     inputs: EvalInputs, num_pairs: int = NUM_PAIRS, win_size: int = WIN_SIZE, win_sigma: float = WIN_SIGMA

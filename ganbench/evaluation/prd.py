@@ -123,6 +123,7 @@ def prd(
     ],
     order=74,
     min_samples=lambda params: int(params.get("num_clusters", NUM_CLUSTERS)),
+    bootstrap=("k-means on every resample costs minutes per evaluation"),
 )
 def prd_metric(
     inputs: EvalInputs,

@@ -63,6 +63,10 @@ def vendi_score(features: ArrayLike, q: float = 1.0) -> float:
     [Output("vendi", "higher", display="Vendi")],
     order=76,
     min_samples=lambda params: 1,
+    bootstrap=(
+        "duplicated samples lower the diversity the score measures: the interval would not be "
+        "centred on the estimate"
+    ),
 )
 def vendi_metric(inputs: EvalInputs, q: float = 1.0) -> dict[str, float]:
     """Vendi score of the generated features (cosine kernel, order q); higher = more diverse."""
