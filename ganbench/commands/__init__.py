@@ -2,7 +2,7 @@
 
 import argparse
 
-COMMANDS = ("train", "grid", "eval", "leaderboard", "datasets", "weights", "recipes")
+COMMANDS = ("train", "grid", "eval", "leaderboard", "compare", "datasets", "weights", "recipes")
 
 
 def add_set_option(parser: argparse.ArgumentParser, scope: str) -> None:

@@ -24,7 +24,14 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter  # n
 
 from ganbench.errors import ConfigError  # noqa: E402
 from ganbench.evaluation.metric import is_lower_better  # noqa: E402
-from ganbench.reporting.table import DATASET_KEY, GROUP_COL, SEED_KEY, key_columns  # noqa: E402
+from ganbench.reporting.table import (  # noqa: E402
+    DATASET_KEY,
+    GROUP_COL,
+    SEED_KEY,
+    TIED_MARK,
+    Leaderboard,
+    key_columns,
+)
 from ganbench.training.samples import SAMPLES_NPY, SAMPLES_PNG, scatter_axes  # noqa: E402
 
 
@@ -243,5 +250,53 @@ def curves_figure(runs: pd.DataFrame, row_keys: list[str], path: Path) -> Path |
             title_fontsize=8, frameon=False,
         )  # fmt: skip
     fig.savefig(path, bbox_inches="tight")  # "tight" grows the canvas to hold the outside legends
+    plt.close(fig)
+    return path
+
+
+def _is_true(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_)) and bool(value)
+
+
+def seeds_figure(runs: pd.DataFrame, lb: Leaderboard, path: Path) -> Path | None:
+    """The ranking metric of every training seed (a strip plot: dots, with a bar at the mean), one
+    row per configuration in table order, one panel per column group where some configuration has
+    >= 2 seeds (``lb.tested_groups``); None when none has. Rows tied with the best are labelled
+    with the table's mark."""
+    if not lb.tested_groups:
+        return None
+    metric = lb.metrics[0]
+    runs = runs[runs["status"].isin(["finished", "diverged"])]
+    if lb.row_keys == ["run"] and "cfg:run" not in runs:  # compared by no key: one row of all runs
+        keys = pd.DataFrame({"run": ["all"] * len(runs)}, index=runs.index)
+    else:
+        keys = key_columns(runs, lb.row_keys)
+    run_keys = list(keys.itertuples(index=False, name=None))
+    row_keys = list(lb.numeric[lb.row_keys].itertuples(index=False, name=None))
+    group = _group_column(runs)
+    values = runs[f"m:{metric}"].astype(float) if f"m:{metric}" in runs else pd.Series(np.nan, runs.index)
+    n = len(lb.tested_groups)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 0.9 + 0.32 * len(row_keys)), dpi=100, squeeze=False,
+                             sharey=True)  # fmt: skip
+    for j, label in enumerate(lb.tested_groups):
+        ax = axes[0][j]
+        tied = lb.numeric.get(f"{label}/tied_with_best")
+        for i, key in enumerate(row_keys):
+            mask = [(g == label and k == key) for g, k in zip(group, run_keys)]
+            v = values[mask]
+            v = v[np.isfinite(v)]
+            colour = "C0" if tied is not None and _is_true(tied.iloc[i]) else "0.45"
+            ax.scatter(v, np.full(len(v), i), s=14, color=colour, alpha=0.8, zorder=3)
+            if len(v):
+                ax.plot([v.mean()] * 2, [i - 0.3, i + 0.3], color=colour, linewidth=1.5, zorder=2)
+        ax.set_title(f"{label}\nblue: {TIED_MARK} tied with the best; grey: not, or untested", fontsize=8)
+        ax.set_xlabel(f"{metric} ({'lower' if is_lower_better(metric) else 'higher'} is better)", fontsize=8)
+        ax.grid(alpha=0.3, linewidth=0.5, axis="x")
+        ax.tick_params(labelsize=7)
+    names = [" / ".join(map(str, key)) for key in row_keys]
+    axes[0][0].set_yticks(range(len(row_keys)), names)
+    axes[0][0].invert_yaxis()  # the best row on top, as in the table
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from ganbench.errors import ConfigError
 from ganbench.evaluation.metric import display_order, is_lower_better, output_info
 from ganbench.records import iter_records
 from ganbench.reporting.settings import ColumnGroup, column_groups, header_suffix, key_text, record_provenance
+from ganbench.reporting.stats import ties_with_best
 
 DATASET_KEY = "data.name"
 SEED_KEY = "seed"
@@ -174,6 +175,23 @@ def _selection_metrics(df: pd.DataFrame) -> list[str]:
     return list(values) if len(values) == 1 else []
 
 
+def ranking_metric(df: pd.DataFrame, metrics: list[str]) -> str:
+    """The metric the table ranks by: the one the runs selected checkpoints by, else the declared
+    score with the lowest rank priority, else the first of ``metrics``."""
+    return next((m for m in _selection_metrics(df) + _primary_order() if m in metrics), metrics[0])
+
+
+def default_metrics(df: pd.DataFrame) -> list[str]:
+    """The score columns the table shows by default for the runs of ``df``."""
+    return _default_metrics([c[2:] for c in df.columns if c.startswith("m:")])
+
+
+def unknown_error(
+    option: str, what: str, unknown: list[str], valid: list[str], valid_text: str
+) -> ConfigError:
+    return _unknown(option, what, unknown, valid, valid_text)
+
+
 def _unknown(option: str, what: str, unknown: list[str], valid: list[str], valid_text: str) -> ConfigError:
     """The error for unknown names given to ``option``, with the closest valid name as a hint."""
     hints = [m for k in unknown for m in difflib.get_close_matches(k, valid, n=1)]
@@ -212,6 +230,7 @@ class Leaderboard:
     metrics: list[str]
     groups: list[ColumnGroup]
     run_groups: pd.Series
+    tested_groups: list[str] = field(default_factory=list)  # groups with ties-with-best marks
 
     @property
     def split_settings(self) -> bool:
@@ -240,7 +259,7 @@ def leaderboard(
         _check_metrics(present, metrics)
     if not metrics:
         raise ValueError("the run records have no metrics to tabulate")
-    primary = next((m for m in _selection_metrics(df) + _primary_order() if m in metrics), metrics[0])
+    primary = ranking_metric(df, metrics)
     metrics = [primary] + [m for m in metrics if m != primary]  # the ranking metric leads the table
     run_groups, groups = column_groups(df, "cfg:" + DATASET_KEY, row_keys)
     df[GROUP_COL] = run_groups
@@ -253,6 +272,7 @@ def leaderboard(
         # keeps NaN and groupby would silently drop those runs from the table
         df[col] = df[col].map(key_text)
     numeric_rows, display_rows = [], []
+    seed_values: dict[str, list[np.ndarray]] = {g.label: [] for g in groups}  # primary, finite
     for key, grp in df.groupby(group_cols, sort=False):
         key = key if isinstance(key, tuple) else (key,)
         num: dict[str, Any] = dict(zip(row_keys, key))
@@ -265,6 +285,8 @@ def leaderboard(
                 # a run without the metric (diverged before evaluation) counts as NaN: n never hides it
                 vals = sub[col].astype(float) if col in sub else pd.Series([math.nan] * len(sub))
                 finite = vals[np.isfinite(vals.astype(float))]
+                if m == metrics[0]:
+                    seed_values[g.label].append(finite.to_numpy(dtype=float))
                 num[f"{g.label}/{m}/mean"] = finite.mean() if len(finite) else math.nan
                 num[f"{g.label}/{m}/std"] = finite.std(ddof=1) if len(finite) > 1 else math.nan
                 num[f"{g.label}/{m}/n"] = len(vals)
@@ -283,6 +305,7 @@ def leaderboard(
         numeric[f"{g.label}/rank"] = filled.rank(ascending=ascending, method="min")
         ranks.append(numeric[f"{g.label}/rank"])
     numeric["rank"] = pd.concat(ranks, axis=1).mean(axis=1)
+    tested = _mark_ties(numeric, display, groups, primary, seed_values)
     display.insert(0, "rank", numeric["rank"].rank(method="min").astype(int))
     order = numeric["rank"].sort_values(kind="stable").index
     return Leaderboard(
@@ -292,7 +315,44 @@ def leaderboard(
         metrics,
         groups,
         run_groups,
+        tested,
     )
+
+
+TIED_MARK = "≈"  # on the ranking metric's cell: indistinguishable from the group's best row
+UNTESTED_MARK = "untested"  # fewer than 2 seeds: cannot be tested
+
+
+def _mark_ties(
+    numeric: pd.DataFrame,
+    display: pd.DataFrame,
+    groups: list[ColumnGroup],
+    primary: str,
+    seed_values: dict[str, list[np.ndarray]],
+) -> list[str]:
+    """Per column group where some row has >= 2 finite seeds: ``<group>/tied_with_best`` (True,
+    False, or None when untested), ``<group>/p_welch`` and ``<group>/p_holm`` against the group's
+    best row (``ganbench.reporting.stats``), and the mark on the ranking metric's cell. Groups with
+    one seed per row get neither columns nor marks (a one-seed table stays as it was)."""
+    tested = []
+    for g in groups:
+        values = seed_values[g.label]
+        if not any(len(v) >= 2 for v in values):
+            continue
+        tested.append(g.label)
+        best = int(np.argmin(numeric[f"{g.label}/rank"].to_numpy()))
+        ties = ties_with_best(values, best)
+        numeric[f"{g.label}/tied_with_best"] = [t.tied for t in ties]
+        numeric[f"{g.label}/p_welch"] = [math.nan if t.p_welch is None else t.p_welch for t in ties]
+        numeric[f"{g.label}/p_holm"] = [math.nan if t.p_holm is None else t.p_holm for t in ties]
+        header = f"{g.label} {_header(primary)}{header_suffix(primary, g)}"
+        display[header] = [
+            f"{cell} {TIED_MARK}"
+            if t.tied
+            else (f"{cell} {UNTESTED_MARK}" if t.tied is None and cell != "—" else cell)
+            for cell, t in zip(display[header], ties)
+        ]
+    return tested
 
 
 def build_leaderboard(

@@ -23,10 +23,19 @@ from tabulate import tabulate
 from ganbench.errors import ConfigError
 from ganbench.evaluation.metric import is_lower_better
 from ganbench.io import write_json_atomic, write_text_atomic
-from ganbench.reporting.figures import curves_figure, sample_figure
+from ganbench.reporting.figures import curves_figure, sample_figure, seeds_figure
 from ganbench.reporting.html import leaderboard_html
 from ganbench.reporting.settings import describe, shared_settings
-from ganbench.reporting.table import GROUP_COL, SEED_KEY, Leaderboard, leaderboard, records_frame
+from ganbench.reporting.stats import ALPHA, TEST_NAME
+from ganbench.reporting.table import (
+    GROUP_COL,
+    SEED_KEY,
+    TIED_MARK,
+    UNTESTED_MARK,
+    Leaderboard,
+    leaderboard,
+    records_frame,
+)
 
 
 def check_output_dir(out_dir: str | Path) -> None:
@@ -87,14 +96,40 @@ def _intro(df: pd.DataFrame, lb: Leaderboard, command: str) -> str:
         f"(n = seeds). Training seeds: {', '.join(map(str, seeds))}. "
         + _settings_text(lb)
         + f"Rows: {', '.join(lb.row_keys)}; ranked by the mean over {over} of the rank on `{lb.metrics[0]}`"
-        f" ({'lower' if is_lower_better(lb.metrics[0]) else 'higher'} is better)."
+        f" ({'lower' if is_lower_better(lb.metrics[0]) else 'higher'} is better)." + _significance_text(lb)
+    )
+
+
+def _significance_text(lb: Leaderboard) -> str:
+    """The legend of the ties-with-best marks (empty when no column group has a row with 2 seeds)."""
+    if not lb.tested_groups:
+        return ""
+    where = (
+        "" if len(lb.tested_groups) == len(lb.groups) else f" (column groups {', '.join(lb.tested_groups)})"
+    )
+    return (
+        f" {TIED_MARK} on a `{lb.metrics[0]}` cell{where}: statistically indistinguishable from the best "
+        f"row of its column group, the best row included ({TEST_NAME} over the comparisons with the best, "
+        f"α = {ALPHA}: adjusted p ≥ {ALPHA}); `{UNTESTED_MARK}`: fewer than 2 seeds (here or in the best "
+        "row), not tested and never marked. The JSON/CSV have `<group>/tied_with_best`, `<group>/p_welch` "
+        "and `<group>/p_holm`."
     )
 
 
 def _json(lb: Leaderboard) -> dict[str, Any]:
+    significance = {
+        # only where some row has 2 seeds: a one-seed table's JSON stays as it was
+        "significance": {
+            "test": TEST_NAME,
+            "alpha": ALPHA,
+            "metric": lb.metrics[0],
+            "column_groups": lb.tested_groups,
+        }
+    }
     return {
         "row_keys": lb.row_keys,
         "metrics": lb.metrics,
+        **(significance if lb.tested_groups else {}),
         "rows": lb.numeric.to_dict("records"),
         # what each column group's numbers were measured with (the CSV's "<group>/<metric>/..." prefix)
         "column_groups": [
@@ -161,6 +196,16 @@ def write_leaderboard(
                 "Periodic evaluations during training (selection seed; mean over seeds):",
                 "",
                 "![metric vs step](curves.png)",
+                "",
+            ]
+        seeds_path = seeds_figure(df, lb, out_dir / "seeds.png")
+        if seeds_path is not None:
+            paths["seeds"] = seeds_path
+            # not embedded in the HTML page (yet): tests/unit/test_leaderboard_html.py pins its one figure
+            lines += [
+                f"`{lb.metrics[0]}` of every training seed (dots; bar: the mean), per configuration:",
+                "",
+                "![distributions over seeds](seeds.png)",
                 "",
             ]
     write_text_atomic(paths["markdown"], "\n".join(lines))
