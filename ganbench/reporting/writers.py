@@ -201,7 +201,7 @@ def write_leaderboard(
         seeds_path = seeds_figure(df, lb, out_dir / "seeds.png")
         if seeds_path is not None:
             paths["seeds"] = seeds_path
-            # not embedded in the HTML page (yet): tests/unit/test_leaderboard_html.py pins its one figure
+            figures.append((f"{lb.metrics[0]} of every training seed, per configuration", seeds_path))
             lines += [
                 f"`{lb.metrics[0]}` of every training seed (dots; bar: the mean), per configuration:",
                 "",

@@ -48,10 +48,12 @@ def test_html_page_has_the_table_the_figure_and_the_failures(tmp_path):
     assert "<b>minimax</b>" not in page and html.escape("<b>minimax</b>") in page
     # the failed run, named, with its error
     assert "<code>broken</code>: CUDA out of memory" in page
-    # the sample figure is embedded: a data URI holding the very PNG written beside it
+    # the figures are embedded: data URIs holding the very PNGs written beside the page (the sample
+    # figure, and the distribution over seeds, since these rows have 2 seeds)
     uris = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(uris) == 1
-    assert base64.b64decode(uris[0]) == (out / "samples.png").read_bytes()
+    assert [base64.b64decode(u) for u in uris] == [
+        (out / f).read_bytes() for f in ("samples.png", "seeds.png")
+    ]
     with PIL.Image.open(out / "samples.png") as im:
         assert im.size[0] > 0
     assert "addEventListener" in page  # sortable column heads
