@@ -26,7 +26,7 @@ import torch
 from ganbench.errors import ConfigError
 from ganbench.evaluation import weights as W
 from ganbench.evaluation.extractors import hf
-from ganbench.evaluation.extractors.base import FeatureExtractor, Output, to_rgb
+from ganbench.evaluation.extractors.base import Output, to_rgb
 from ganbench.registries import EXTRACTORS
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -59,43 +59,25 @@ TINY: dict[str, Any] = {
 }
 
 
-class ClipExtractor(FeatureExtractor):
+class ClipExtractor(hf.HFExtractor):
     name = "clip"
-    num_classes = None
-    channels = (1, 3)
     preprocessing = PREPROCESSING
-    preprocessing_version = "1"
 
     def __init__(
         self, mode: str, net: Any, model_id: str, weights_hash: str, weights_file: str | None
     ) -> None:
-        super().__init__()
-        self.mode = mode  # "vitl14-336"; "tiny" for the test configuration
-        self.net = net
-        self.dim = int(net.config.projection_dim)
+        # mode "vitl14-336"; "tiny" for the test configuration
+        dim = int(net.config.projection_dim)
+        super().__init__(mode, net, dim, model_id, weights_hash, weights_file, CLIP_MEAN, CLIP_STD)
         self.resolution = int(net.config.image_size)  # 336 for the real model: its native input size
-        self.model_id = model_id
-        self.weights_hash = weights_hash
-        self.weights_file = weights_file
-        self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
-        self.eval()
 
     def resize(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 N×{1,3}×H×W → uint8 N×3×336×336 (centre square crop + PIL bicubic, as CMMD)."""
         return hf.pil_bicubic(to_rgb(images), (self.resolution, self.resolution), crop_square=True)
 
-    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
-        """The network's input: cropped and resized, /255, CLIP mean/std (float32 on the device)."""
-        x = self.resize(images).to(self.device, torch.float32) / 255
-        return (x - self.mean) / self.std
-
     def compute(self, images: torch.Tensor) -> Output:
         emb = self.net(pixel_values=self.preprocess(images)).image_embeds
         return emb / emb.norm(dim=-1, keepdim=True), None  # as CMMD (scenic encode_image, normalize=True)
-
-    def provenance(self) -> dict[str, Any]:
-        return {**super().provenance(), "model_id": self.model_id}
 
 
 def _check_arch(config: Any, folder: Path) -> None:

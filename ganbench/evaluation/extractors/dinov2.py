@@ -30,7 +30,7 @@ import torch
 from ganbench.errors import ConfigError
 from ganbench.evaluation import weights as W
 from ganbench.evaluation.extractors import hf
-from ganbench.evaluation.extractors.base import FeatureExtractor, Output, to_rgb
+from ganbench.evaluation.extractors.base import Output, to_rgb
 from ganbench.registries import EXTRACTORS
 
 RESOLUTION = 224
@@ -53,41 +53,23 @@ MODELS = {
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "mlp_ratio": 2, "image_size": 28}
 
 
-class Dinov2Extractor(FeatureExtractor):
+class Dinov2Extractor(hf.HFExtractor):
     name = "dinov2"
-    num_classes = None
-    channels = (1, 3)
     preprocessing = PREPROCESSING
-    preprocessing_version = "1"
 
     def __init__(
         self, mode: str, net: Any, model_id: str, weights_hash: str, weights_file: str | None
     ) -> None:
-        super().__init__()
-        self.mode = mode  # the architecture (vitb14 / vitl14; "tiny" for the test configuration)
-        self.net = net
-        self.dim = int(net.config.hidden_size)
-        self.model_id = model_id
-        self.weights_hash = weights_hash
-        self.weights_file = weights_file
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-        self.eval()
+        # mode: the architecture (vitb14 / vitl14; "tiny" for the test configuration)
+        dim = int(net.config.hidden_size)
+        super().__init__(mode, net, dim, model_id, weights_hash, weights_file, IMAGENET_MEAN, IMAGENET_STD)
 
     def resize(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 N×{1,3}×H×W → uint8 N×3×224×224 (PIL bicubic, as dgm-eval)."""
         return hf.pil_bicubic(to_rgb(images), (RESOLUTION, RESOLUTION))
 
-    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
-        """The network's input: resized, /255, ImageNet mean/std (float32 on the extractor's device)."""
-        x = self.resize(images).to(self.device, torch.float32) / 255
-        return (x - self.mean) / self.std
-
     def compute(self, images: torch.Tensor) -> Output:
         return self.net(pixel_values=self.preprocess(images)).pooler_output, None
-
-    def provenance(self) -> dict[str, Any]:
-        return {**super().provenance(), "model_id": self.model_id}
 
 
 def _check_arch(config: Any, model: str, folder: Path) -> None:

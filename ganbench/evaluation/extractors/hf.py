@@ -31,6 +31,7 @@ from PIL import Image
 
 from ganbench.errors import ConfigError, WeightsError
 from ganbench.evaluation import weights as W
+from ganbench.evaluation.extractors.base import FeatureExtractor
 from ganbench.evaluation.options import option_name
 
 EXTRA = "modern"
@@ -235,3 +236,42 @@ def pil_bicubic(images: torch.Tensor, size: tuple[int, int], crop_square: bool =
             pil = pil.crop((left, top, left + s, top + s))
         out.append(np.asarray(pil.resize((size[1], size[0]), resample=Image.BICUBIC)))
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
+
+
+class HFExtractor(FeatureExtractor):
+    """What the transformers-backed extractors share: the network, its model id and weights, and
+    the normalisation after each one's own resize. Subclasses set ``name``/``preprocessing`` and
+    implement ``resize`` (uint8 → uint8 N×3×S×S) and ``compute``."""
+
+    num_classes = None
+    channels = (1, 3)
+    preprocessing_version = "1"
+
+    def __init__(
+        self,
+        mode: str,
+        net: Any,
+        dim: int,
+        model_id: str,
+        weights_hash: str,
+        weights_file: str | None,
+        mean: tuple[float, float, float],
+        std: tuple[float, float, float],
+    ) -> None:
+        super().__init__()
+        self.mode, self.net, self.dim = mode, net, dim
+        self.model_id, self.weights_hash, self.weights_file = model_id, weights_hash, weights_file
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        self.eval()
+
+    def resize(self, images: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """The network's input: resized, /255, the model's mean/std (float32 on the device)."""
+        x = self.resize(images).to(self.device, torch.float32) / 255
+        return (x - self.mean) / self.std
+
+    def provenance(self) -> dict[str, Any]:
+        return {**super().provenance(), "model_id": self.model_id}
