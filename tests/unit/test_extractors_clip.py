@@ -15,6 +15,7 @@ transformers = pytest.importorskip("transformers")
 
 from ganbench.errors import ConfigError, WeightsError  # noqa: E402
 from ganbench.evaluation.extractors import clip as C  # noqa: E402
+from tests.helpers.weights import no_weights_anywhere  # noqa: E402
 
 SCENIC_MEAN = np.array([0.48145466, 0.4578275, 0.40821073])  # scenic clip.IMAGE_MEAN / IMAGE_STD
 SCENIC_STD = np.array([0.26862954, 0.26130258, 0.27577711])
@@ -22,11 +23,7 @@ SCENIC_STD = np.array([0.26862954, 0.26130258, 0.27577711])
 
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
-    for var in ("GANBENCH_CLIP_WEIGHTS", "GANBENCH_WEIGHTS_DIR", "HF_HOME"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    return tmp_path
+    return no_weights_anywhere(tmp_path, monkeypatch, "GANBENCH_CLIP_WEIGHTS")
 
 
 @pytest.fixture

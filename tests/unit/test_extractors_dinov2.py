@@ -18,18 +18,14 @@ transformers = pytest.importorskip("transformers")
 from ganbench.errors import ConfigError, WeightsError  # noqa: E402
 from ganbench.evaluation.extractors import dinov2 as D  # noqa: E402
 from ganbench.evaluation.extractors import hf  # noqa: E402
+from tests.helpers.weights import no_weights_anywhere  # noqa: E402
 
 TINY_ARCH = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2}
 
 
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
-    """No weights anywhere: empty caches, no environment variables."""
-    for var in ("GANBENCH_DINOV2_WEIGHTS", "GANBENCH_WEIGHTS_DIR", "HF_HOME"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    return tmp_path
+    return no_weights_anywhere(tmp_path, monkeypatch, "GANBENCH_DINOV2_WEIGHTS")
 
 
 @pytest.fixture
