@@ -135,6 +135,24 @@ def _restore_floats(obj: Any) -> Any:
     return obj
 
 
+def folder_write_problem(folder: str | Path) -> tuple[Path, str | None]:
+    """Whether files can be made in ``folder`` before any work: ``(probed, problem)``, where
+    ``probed`` is the folder or, when it does not exist yet, its nearest existing parent, and
+    ``problem`` is None, ``"file"`` (a file stands where a folder must be) or the OS's reason
+    (read-only file system, permission)."""
+    probed = Path(folder)
+    while not probed.exists() and probed != probed.parent:
+        probed = probed.parent
+    if not probed.is_dir():
+        return probed, "file"
+    try:
+        with tempfile.TemporaryFile(dir=probed):
+            pass
+    except OSError as e:
+        return probed, str(e.strerror or e)
+    return probed, None
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     atomic_write(path, lambda f: f.write(data))
 

@@ -12,8 +12,6 @@ once, in the intro line; each score column's header names its feature space and 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from tabulate import tabulate
 
 from ganbench.errors import ConfigError
 from ganbench.evaluation.metric import is_lower_better
-from ganbench.io import write_json_atomic, write_text_atomic
+from ganbench.io import folder_write_problem, write_json_atomic, write_text_atomic
 from ganbench.reporting.figures import curves_figure, sample_figure, seeds_figure
 from ganbench.reporting.html import leaderboard_html
 from ganbench.reporting.settings import describe, shared_settings
@@ -41,24 +39,18 @@ from ganbench.reporting.table import (
 def check_output_dir(out_dir: str | Path) -> None:
     """Refuse, naming the folder, an output location that is a file or cannot be written (read-only
     file system, no permission), before any work: probed by creating a file in it, or in the
-    nearest existing parent when the folder is still to be made."""
+    nearest existing parent when the folder is still to be made (``io.folder_write_problem``)."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
+    probed, problem = folder_write_problem(out_dir)
+    if problem == "file" and probed == out_dir:
         raise ConfigError(f"{out_dir}: the leaderboard's output folder is a file, not a folder; choose --out")
-    probe = out_dir
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise ConfigError(f"{out_dir}: cannot make the leaderboard's output folder: {probe} is a file")
-    try:
-        fd, name = tempfile.mkstemp(dir=probe, prefix=".ganbench-write-test-")
-        os.close(fd)
-        os.unlink(name)
-    except OSError as e:
+    if problem == "file":
+        raise ConfigError(f"{out_dir}: cannot make the leaderboard's output folder: {probed} is a file")
+    if problem is not None:
         raise ConfigError(
-            f"{out_dir}: cannot write the leaderboard there ({probe}: {e.strerror or e}); "
+            f"{out_dir}: cannot write the leaderboard there ({probed}: {problem}); "
             f"choose a writable folder with --out"
-        ) from None
+        )
 
 
 def _command(results_dir: Path, row_keys: list[str] | None, metrics: list[str] | None) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import tempfile
 import time
 import traceback
 from pathlib import Path
 
 from ganbench.config import RunConfig
 from ganbench.errors import ConfigError
+from ganbench.io import folder_write_problem
 from ganbench.records import new_record, read_record, write_record
 from ganbench.runners.lock import RunLock, RunLockedError, describe
 from ganbench.training.trainer import Trainer
@@ -34,19 +34,12 @@ def check_results_dir(results_dir: str | Path, flag: str = "--results") -> Path:
     """Refuse, before any work, a results folder that is a file or cannot be written (the folder
     itself, or the nearest existing folder above it when it does not exist yet)."""
     path = Path(results_dir)
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
+    existing, problem = folder_write_problem(path)
+    if problem == "file":
         what = "the results folder" if existing == path else f"{existing}, above the results folder,"
         raise ConfigError(f"{flag} {path}: {what} is a file, not a folder; choose a folder")
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as e:  # read-only file system, permissions: the real cause, in one line
-        raise ConfigError(
-            f"{flag} {path}: cannot write in {existing} ({e.strerror or e}); choose a writable folder"
-        ) from None
+    if problem is not None:  # read-only file system, permissions: the real cause, in one line
+        raise ConfigError(f"{flag} {path}: cannot write in {existing} ({problem}); choose a writable folder")
     return path
 
 

@@ -98,7 +98,7 @@ def test_an_unwritable_out_is_refused_naming_the_folder(tmp_path, capsys, monkey
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
     assert main(["leaderboard", str(results)]) == 2  # the default --out, RESULTS/leaderboard
     err = capsys.readouterr().err
     assert (
