@@ -4,7 +4,12 @@ A model family is registered in ``ganbench.registries.MODELS`` as an object (or 
 
 * ``build(cfg: RunConfig, data: DataSource) -> tuple[nn.Module, nn.Module]`` returning (G, D),
 * optionally ``validate(cfg: RunConfig, where: str) -> None`` raising ConfigError for combinations
-  that cannot work (called during config validation, before any training).
+  that cannot work (called during config validation, before any training),
+* optionally ``final_evaluation(G, data, cfg, run_dir, device) -> dict`` for evaluations only that
+  family can do (StyleGAN's truncation sweep and style-mixing figure): called by the trainer after
+  the final evaluation with the reported generator; its keys are added to the record's metrics.
+
+Networks that grow progressively follow the contract in :mod:`ganbench.models.growing`.
 
 Generators: ``G(z, y=None) -> x`` with ``G.z_dim`` set; images in [-1, 1].
 Discriminators: ``D(x, y=None) -> logits`` of shape (N,) (one score per sample, before any

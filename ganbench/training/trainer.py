@@ -77,7 +77,8 @@ class Trainer:
         self.device = resolve_device(cfg.runtime.device)
         torch.manual_seed(cfg.seed)  # weight initialisation and the global RNG (penalty sampling)
         self.data = DATASETS.get(cfg.data.name, "data.name")(cfg.data)
-        G, D = MODELS.get(cfg.model.name, "model.name").build(cfg, self.data)
+        self.family = MODELS.get(cfg.model.name, "model.name")
+        G, D = self.family.build(cfg, self.data)
         # the one thread setting: runtime.threads, else sized to the networks' work and the run's CPUs
         labelled = CONDITIONINGS.get(cfg.model.conditioning).needs_labels
         torch.set_num_threads(resolve_threads(cfg.runtime, G, D, cfg.train.batch_size, labelled))
@@ -319,6 +320,9 @@ class Trainer:
             if self.history and "lipschitz_max" in self.history[-1]:
                 metrics.update({k: v for k, v in self.history[-1].items() if k.startswith("lipschitz_")})
             self.save_samples(samples, G_final)
+            family_evaluation = getattr(self.family, "final_evaluation", None)  # optional contract
+            if family_evaluation is not None:
+                metrics.update(family_evaluation(G_final, self.data, cfg, self.run_dir, self.device))
         except GanbenchError as e:
             if status == "finished":
                 raise
