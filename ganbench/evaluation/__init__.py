@@ -5,4 +5,16 @@ Importing it registers the extractors, metrics and sources. The one-call API is
 :mod:`ganbench.evaluation.functional`.
 """
 
-from ganbench.evaluation import cmmd, extractors, metrics, modes, msssim, prd, sources, stacked, vendi  # noqa: F401  (registration)
+from ganbench.evaluation import (  # noqa: F401  (registration)
+    cmmd,
+    extractors,
+    memorisation,
+    metrics,
+    modes,
+    msssim,
+    prd,
+    sources,
+    stacked,
+    translation_metrics,
+    vendi,
+)

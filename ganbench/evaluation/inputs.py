@@ -20,6 +20,10 @@ class EvalInputs:
     real_labels: torch.Tensor | None = None  # M labels of the reference split
     fake_points: torch.Tensor | None = None  # raw generated samples (2-D toy points)
     fake_images: torch.Tensor | None = None  # N×C×H×W uint8 generated images (pixel metrics: MS-SSIM)
+    # translation: the ground truth of each translated image (paired tasks) and the class it should
+    # be; row i belongs to fake row i
+    target_images: torch.Tensor | None = None  # N×C×H×W uint8
+    target_labels: torch.Tensor | None = None  # N int64
     dataset: Any = None  # the DataSource (mixture centres, class count)
     seed: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))

@@ -25,16 +25,20 @@ from tqdm.auto import tqdm
 
 from ganbench.errors import SourceError
 from ganbench.evaluation.inputs import EvalInputs
+from ganbench.evaluation.progress import metric_progress
 from ganbench.registries import METRICS, load_all
 from ganbench.schema import check_params
 
 Role = Literal["score", "detail", "setting"]
-DataKind = Literal["images", "points"]
+DataKind = Literal["images", "points", "translation"]
 _INPUT_FIELDS = frozenset(f.name for f in dataclasses.fields(EvalInputs))
 # EvalInputs fields by what they say about a number: computed in an extractor's feature space, from
 # generated samples, against real ones (the leaderboard's headers say which apply to a column)
 _EXTRACTOR_FIELDS = frozenset({"fake_features", "real_features", "real_stats", "fake_logits"})
 _FAKE_FIELDS = frozenset({"fake_features", "fake_logits", "fake_labels", "fake_points", "fake_images"})
+# a translated image's ground truth and target class: row i belongs to fake row i, so a bootstrap
+# resamples them with the generated fields
+_PAIRED_FIELDS = frozenset({"target_images", "target_labels"})
 _REAL_FIELDS = frozenset({"real_features", "real_stats", "real_labels"})
 # Bootstrap confidence intervals: ``<key>_ci_low`` / ``<key>_ci_high`` beside every score key
 CI_SUFFIXES = ("_ci_low", "_ci_high")
@@ -205,7 +209,11 @@ def compute_metrics(
     flat dict (metric keys may be prefixed by the metric when two metrics return the same key). Each
     metric checks its own inputs (a declared substitute stands in for a missing field)."""
     result: dict[str, Any] = {}
-    with tqdm(names, desc="metrics", disable=not progress or not names, leave=False) as bar:
+    # metric_progress: a metric's own long loops (P/R/D/C's distance blocks) show bars as this one does
+    with (
+        metric_progress(progress),
+        tqdm(names, desc="metrics", disable=not progress or not names, leave=False) as bar,
+    ):
         for name in bar:
             bar.set_postfix_str(name)  # P/R/D/C takes minutes on a loaded CPU: say what is running
             metric = get_metric(name, "eval.metrics")
@@ -218,7 +226,7 @@ def resample_fake(inputs: EvalInputs, index: torch.Tensor) -> EvalInputs:
     """``inputs`` with every generated-sample field (features, logits, labels, images) taken at
     ``index`` (the same rows in each); the real fields are kept as they are."""
     out = dataclasses.replace(inputs)
-    for name in sorted(_FAKE_FIELDS):
+    for name in sorted(_FAKE_FIELDS | _PAIRED_FIELDS):
         value = getattr(inputs, name)
         if value is not None:
             setattr(out, name, value[index.to(value.device)])
