@@ -40,9 +40,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+from tqdm.auto import tqdm
 
 from ganbench.errors import ConfigError, SourceError
 from ganbench.evaluation.arrays import ArrayLike, as_features, same_dims
+from ganbench.evaluation.progress import progress_bar
 
 DEFAULT_MAX_BLOCK_BYTES = 256 * 1024 * 1024
 _U = 2.0**-24  # float32 unit roundoff
@@ -138,26 +140,37 @@ def _exact_pairs(
     return out
 
 
-def _exact_kth_rows(s: _Set, rows: torch.Tensor, ks: tuple[int, ...], budget: int) -> torch.Tensor:
-    """Exact k-th neighbour distances (self excluded) of ``rows``, against the whole set."""
-    dtype = _dist_dtype(s, s)
+def _exact_kth_rows(
+    s: _Set, rows: torch.Tensor, ks: tuple[int, ...], budget: int, query: _Set | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact k-th neighbour distances in ``s`` of the points ``rows`` of ``query`` (default ``s``
+    itself, each point excluded from its own neighbours), and the neighbours' indices in ``s``."""
+    q = s if query is None else query
+    dtype = _dist_dtype(q, s)
     kmax = max(ks)
     out = torch.empty(rows.numel(), len(ks), dtype=dtype, device=s.x.device)
+    out_i = torch.empty(rows.numel(), len(ks), dtype=torch.long, device=s.x.device)
     side = max(1, int((budget / 24) ** 0.5))
     for rs in _blocks(rows.numel(), side):
         r = rows[rs]
-        xr = s.x[r].to(torch.float64)
+        xr = q.x[r].to(torch.float64)
         best = torch.empty(r.numel(), 0, dtype=dtype, device=s.x.device)
+        best_i = torch.empty(r.numel(), 0, dtype=torch.long, device=s.x.device)
         for j in _blocks(s.n, side):
-            d2 = (-2 * (xr @ s.x[j].to(torch.float64).T) + s.sq64[r, None]) + s.sq64[None, j]
+            d2 = (-2 * (xr @ s.x[j].to(torch.float64).T) + q.sq64[r, None]) + s.sq64[None, j]
             d = _finish(d2, dtype)
             cols = torch.arange(j.start, j.stop, device=s.x.device)
-            d.masked_fill_(r[:, None] == cols[None, :], float("inf"))  # exclude the point itself
+            if query is None:
+                d.masked_fill_(r[:, None] == cols[None, :], float("inf"))  # exclude the point itself
             both = torch.cat([best, d], dim=1)
-            best = both.topk(min(kmax, both.shape[1]), dim=1, largest=False).values
-        best = best.sort(dim=1).values
+            both_i = torch.cat([best_i, cols.expand(r.numel(), -1)], dim=1)
+            best, pos = both.topk(min(kmax, both.shape[1]), dim=1, largest=False)
+            best_i = both_i.gather(1, pos)
+        best, order = best.sort(dim=1)
+        best_i = best_i.gather(1, order)
         out[rs] = best[:, [k - 1 for k in ks]]
-    return out
+        out_i[rs] = best_i[:, [k - 1 for k in ks]]
+    return out, out_i
 
 
 def _merge(
@@ -172,37 +185,70 @@ def _merge(
     best_i[rows] = idx.gather(1, pos)
 
 
-def _knn_radii(s: _Set, ks: tuple[int, ...], budget: int) -> torch.Tensor:
-    """(n, len(ks)) exact k-th neighbour distances (self excluded), in sklearn's output dtype.
-
-    ``ks`` is sorted ascending.
-    """
-    n, dev = s.n, s.x.device
-    kmax = max(ks)
-    c = min(kmax + _SLACK, n - 1)
+def _self_side(n: int, budget: int) -> int:
     # diagonal blocks are computed whole although only their upper half is new: blocks of ≤ n/8
     # keep that waste ≤ 1/8 of the work
-    side = max(1, min(int((budget / _BLOCK_ELEMENT_BYTES) ** 0.5), max(256, -(-n // 8))))
+    return max(1, min(int((budget / _BLOCK_ELEMENT_BYTES) ** 0.5), max(256, -(-n // 8))))
+
+
+def _cross_sides(n: int, m: int, budget: int) -> tuple[int, int]:
+    """Block sides (rows of the first set, of the second) of an n × m distance sweep."""
+    side_i = min(n, max(1, int((budget / _BLOCK_ELEMENT_BYTES) ** 0.5)))
+    return side_i, min(m, max(1, budget // (_BLOCK_ELEMENT_BYTES * side_i)))
+
+
+def _knn_blocks(q: _Set, s: _Set, budget: int) -> int:
+    """How many distance blocks :func:`_knn` computes (the progress bar's total)."""
+    if q is s:
+        nb = len(_blocks(s.n, _self_side(s.n, budget)))
+        return nb * (nb + 1) // 2
+    side_i, side_j = _cross_sides(q.n, s.n, budget)
+    return len(_blocks(q.n, side_i)) * len(_blocks(s.n, side_j))
+
+
+def _knn(
+    q: _Set, s: _Set, ks: tuple[int, ...], budget: int, bar: tqdm | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(len(q), len(ks)) exact k-th nearest-neighbour distances in ``s`` of each point of ``q``, in
+    sklearn's output dtype, and those neighbours' indices in ``s``; ``q is s``: within one set, each
+    point excluded from its own neighbours. ``ks`` is sorted ascending; ``bar`` counts the blocks."""
+    same = q is s
+    n, dev = q.n, q.x.device
+    kmax = max(ks)
+    pool = s.n - 1 if same else s.n  # the candidates a point can have
+    c = min(kmax + _SLACK, pool)
     best_v = torch.full((n, c), float("inf"), dtype=torch.float32, device=dev)
     best_i = torch.zeros((n, c), dtype=torch.long, device=dev)
-    blocks = _blocks(n, side)
-    for bi, i in enumerate(blocks):
-        for j in blocks[bi:]:  # symmetric: each off-diagonal block serves its rows and its columns
-            sq = _approx_sq(s, i, s, j)
-            if i == j:
-                sq.fill_diagonal_(float("inf"))
-            v, p = sq.topk(min(c, sq.shape[1]), dim=1, largest=False)
-            _merge(best_v, best_i, i, v, p + j.start)
-            if i != j:
-                v, p = sq.topk(min(c, sq.shape[0]), dim=0, largest=False)
-                _merge(best_v, best_i, j, v.T, p.T + i.start)
-    dtype = _dist_dtype(s, s)
+    if same:
+        blocks = _blocks(n, _self_side(n, budget))
+        for bi, i in enumerate(blocks):
+            for j in blocks[bi:]:  # symmetric: each off-diagonal block serves its rows and its columns
+                sq = _approx_sq(s, i, s, j)
+                if i == j:
+                    sq.fill_diagonal_(float("inf"))
+                v, p = sq.topk(min(c, sq.shape[1]), dim=1, largest=False)
+                _merge(best_v, best_i, i, v, p + j.start)
+                if i != j:
+                    v, p = sq.topk(min(c, sq.shape[0]), dim=0, largest=False)
+                    _merge(best_v, best_i, j, v.T, p.T + i.start)
+                if bar is not None:
+                    bar.update()
+    else:
+        side_i, side_j = _cross_sides(n, s.n, budget)
+        for i in _blocks(n, side_i):
+            for j in _blocks(s.n, side_j):
+                sq = _approx_sq(q, i, s, j)
+                v, p = sq.topk(min(c, sq.shape[1]), dim=1, largest=False)
+                _merge(best_v, best_i, i, v, p + j.start)
+                if bar is not None:
+                    bar.update()
+    dtype = _dist_dtype(q, s)
     # b[i] ≥ |approx d² − exact d²| for every pair of row i. With a = the k-th smallest approx d²,
     # the exact k-th smallest d² lies in [a − b, a + b]; a candidate with approx d² below
     # (a − b)(1 − δ) − b is exactly nearer than the k-th neighbour, one above (a + b)(1 + δ) + b
     # exactly farther (δ keeps them apart after float32 rounding and sqrt): only candidates in
     # between need their exact distance, usually one per row.
-    b = (_gamma(s.x.shape[1]) * (s.sq64 + s.sq64.max()))[:, None]
+    b = (_gamma(q.x.shape[1]) * (q.sq64 + s.sq64.max()))[:, None]
     approx = best_v.to(torch.float64)
     rows = torch.arange(n, device=dev)
     exact = torch.full((n, c), float("inf"), dtype=dtype, device=dev)
@@ -214,20 +260,29 @@ def _knn_radii(s: _Set, ks: tuple[int, ...], budget: int) -> torch.Tensor:
         band_of[k] = (below.sum(dim=1), band)
     need = torch.stack([band for _, band in band_of.values()]).any(dim=0)
     ni, nj = need.nonzero(as_tuple=True)
-    exact[ni, nj] = _exact_pairs(s, ni, s, best_i[ni, nj], dtype, budget)
+    exact[ni, nj] = _exact_pairs(q, ni, s, best_i[ni, nj], dtype, budget)
     radii = torch.empty(n, len(ks), dtype=dtype, device=dev)
+    index = torch.empty(n, len(ks), dtype=torch.long, device=dev)
     for t, k in enumerate(ks):
         n_below, band = band_of[k]
-        ranked = exact.masked_fill(~band, float("inf")).sort(dim=1).values
-        radii[:, t] = ranked[rows, (k - 1 - n_below).clamp(0, c - 1)]
-    if c < n - 1:
+        ranked, order = exact.masked_fill(~band, float("inf")).sort(dim=1)
+        pos = (k - 1 - n_below).clamp(0, c - 1)
+        radii[:, t] = ranked[rows, pos]
+        index[:, t] = best_i[rows, order[rows, pos]]
+    if c < pool:
         # a non-candidate has approx d² ≥ best_v[:, -1]: the row is settled only when that is
         # beyond the band of its largest k, else the row is recomputed exactly
         a = approx[:, kmax - 1 : kmax]
         unproven = (approx[:, -1:] <= (a + b) * (1 + _DELTA) + b).flatten().nonzero().flatten()
         if unproven.numel():
-            radii[unproven] = _exact_kth_rows(s, unproven, ks, budget)
-    return radii
+            extra = () if same else (q,)
+            radii[unproven], index[unproven] = _exact_kth_rows(s, unproven, ks, budget, *extra)
+    return radii, index
+
+
+def _knn_radii(s: _Set, ks: tuple[int, ...], budget: int, bar: tqdm | None = None) -> torch.Tensor:
+    """(n, len(ks)) exact k-th neighbour distances (self excluded), in sklearn's output dtype."""
+    return _knn(s, s, ks, budget, bar)[0]
 
 
 def _band(thr: torch.Tensor, slack: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -262,9 +317,9 @@ def _compute(
     k_dc: int | None,
     pr_inclusive: bool,
     max_block_bytes: int,
+    progress: bool | None = None,
 ) -> dict[str, float]:
-    if not isinstance(max_block_bytes, int) or max_block_bytes < 1024:
-        raise ConfigError(f"prdc: max_block_bytes must be an integer >= 1024, got {max_block_bytes!r}")
+    _check_budget(max_block_bytes)
     real = _prepare(real_features, "real_features")
     fake = _prepare(fake_features, "fake_features")
     same_dims(real.x, fake.x, "real_features", "fake_features")
@@ -277,12 +332,15 @@ def _compute(
         _check_k(k_dc, real, "k_dc")
     budget = max_block_bytes
     n, m, dev = real.n, fake.n, real.x.device
-    with _ieee_fp32_matmul():
+    side_i, side_j = _cross_sides(n, m, budget)
+    total = _knn_blocks(real, real, budget) + len(_blocks(n, side_i)) * len(_blocks(m, side_j))
+    total += _knn_blocks(fake, fake, budget) if k_pr is not None else 0
+    with _ieee_fp32_matmul(), progress_bar(total, "prdc k-NN", progress) as bar:
         real_ks = tuple(sorted({k for k in (k_pr, k_dc) if k is not None}))
-        real_radii = _knn_radii(real, real_ks, budget)
+        real_radii = _knn_radii(real, real_ks, budget, bar)
         r_pr = real_radii[:, real_ks.index(k_pr)] if k_pr is not None else None
         r_dc = real_radii[:, real_ks.index(k_dc)] if k_dc is not None else None
-        f_pr = _knn_radii(fake, (k_pr,), budget)[:, 0] if k_pr is not None else None
+        f_pr = _knn_radii(fake, (k_pr,), budget, bar)[:, 0] if k_pr is not None else None
 
         g = _gamma(real.x.shape[1])
         dtype = _dist_dtype(real, fake)
@@ -297,8 +355,6 @@ def _compute(
         density_count = torch.zeros(m, dtype=torch.long, device=dev)
         covered = torch.zeros(n, dtype=torch.bool, device=dev)
 
-        side_i = min(n, max(1, int((budget / _BLOCK_ELEMENT_BYTES) ** 0.5)))
-        side_j = min(m, max(1, budget // (_BLOCK_ELEMENT_BYTES * side_i)))
         for i in _blocks(n, side_i):
             for j in _blocks(m, side_j):
                 sq = _approx_sq(real, i, fake, j)
@@ -325,6 +381,7 @@ def _compute(
                     covered[i] |= in_ball.any(dim=1)
                     del in_ball
                 del dist  # before the next block is allocated
+                bar.update()
 
     out: dict[str, float] = {}
     if k_pr is not None:
@@ -340,6 +397,11 @@ def _compute(
     return out
 
 
+def _check_budget(max_block_bytes: int) -> None:
+    if not isinstance(max_block_bytes, int) or isinstance(max_block_bytes, bool) or max_block_bytes < 1024:
+        raise ConfigError(f"prdc: max_block_bytes must be an integer >= 1024, got {max_block_bytes!r}")
+
+
 def prdc(
     real_features: ArrayLike,
     fake_features: ArrayLike,
@@ -347,13 +409,15 @@ def prdc(
     k_dc: int = 5,
     pr_inclusive: bool = True,
     max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+    progress: bool | None = None,
 ) -> dict[str, float]:
     """Precision, recall (k_pr), density and coverage (k_dc) of fake vs real, in bounded memory.
 
     Features are numpy arrays or torch tensors (both on the same device; a GPU is used when they
-    are there). Returns the four values plus ``pr_k``, ``pr_inclusive`` and ``dc_k``.
+    are there). Returns the four values plus ``pr_k``, ``pr_inclusive`` and ``dc_k``. ``progress``:
+    a bar over the distance blocks (None: as the evaluation running the metric asks, else off).
     """
-    return _compute(real_features, fake_features, k_pr, k_dc, pr_inclusive, max_block_bytes)
+    return _compute(real_features, fake_features, k_pr, k_dc, pr_inclusive, max_block_bytes, progress)
 
 
 def precision_recall(
@@ -362,9 +426,10 @@ def precision_recall(
     k: int = 3,
     inclusive: bool = True,
     max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+    progress: bool | None = None,
 ) -> dict[str, float]:
     """Improved precision and recall only (membership ``≤`` when ``inclusive``, else ``<``)."""
-    return _compute(real_features, fake_features, k, None, inclusive, max_block_bytes)
+    return _compute(real_features, fake_features, k, None, inclusive, max_block_bytes, progress)
 
 
 def density_coverage(
@@ -372,19 +437,50 @@ def density_coverage(
     fake_features: ArrayLike,
     k: int = 5,
     max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+    progress: bool | None = None,
 ) -> dict[str, float]:
     """Density and coverage only: needs no fake-set radii, so it skips that pass."""
-    return _compute(real_features, fake_features, None, k, True, max_block_bytes)
+    return _compute(real_features, fake_features, None, k, True, max_block_bytes, progress)
 
 
 def knn_radii(
-    features: ArrayLike, k: int, max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES, name: str = "features"
+    features: ArrayLike,
+    k: int,
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+    name: str = "features",
+    progress: bool | None = None,
 ) -> torch.Tensor:
     """Distance of each point to its k-th nearest neighbour in the same set (itself excluded).
 
     Equal to ``prdc.compute_nearest_neighbour_distances(features, k)`` (sklearn's arithmetic).
     """
-    s = _prepare(features, name)
-    _check_k(k, s, "k")
-    with _ieee_fp32_matmul():
-        return _knn_radii(s, (k,), max_block_bytes)[:, 0]
+    return nearest_neighbours(features, None, k, max_block_bytes, progress, (name, name))[0]
+
+
+def nearest_neighbours(
+    features: ArrayLike,
+    reference: ArrayLike | None = None,
+    k: int = 1,
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
+    progress: bool | None = None,
+    names: tuple[str, str] = ("features", "reference"),
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(distance, index) of each row's k-th nearest neighbour among the rows of ``reference``
+    (None: among the other rows of ``features``, each row excluded from its own neighbours), with
+    sklearn's arithmetic (float32 distances for float32 inputs) and in bounded memory, as P/R/D/C.
+    Of exactly equidistant neighbours, which index is returned is unspecified."""
+    _check_budget(max_block_bytes)
+    q = _prepare(features, names[0])
+    s = q if reference is None else _prepare(reference, names[1])
+    if s is not q:
+        same_dims(q.x, s.x, names[0], names[1])
+        if q.x.device != s.x.device:
+            raise SourceError(f"{names[0]} is on {q.x.device} but {names[1]} is on {s.x.device}")
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= s.n:
+            raise SourceError(f"nearest neighbours: k must be in 1..{s.n} (the {names[1]} rows), got {k!r}")
+    else:
+        _check_k(k, s, "k")
+    what = "k-NN" if s is q else f"{names[0]} -> {names[1]}"
+    with _ieee_fp32_matmul(), progress_bar(_knn_blocks(q, s, max_block_bytes), what, progress) as bar:
+        dist, index = _knn(q, s, (k,), max_block_bytes, bar)
+    return dist[:, 0], index[:, 0]
