@@ -1,3 +1,3 @@
 """Datasets (importing registers them in ``ganbench.registries.DATASETS``)."""
 
-from ganbench.data import folder, stacked, toy, vision  # noqa: F401
+from ganbench.data import fmnist_translation, folder, stacked, toy, translation_folders, vision  # noqa: F401
