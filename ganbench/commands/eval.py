@@ -165,6 +165,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="write the result record (JSON) here; '-' prints it on stdout (the table goes to stderr)",
     )
     g.add_argument("--json", action="store_true", help="print the result record as JSON instead of a table")
+    g.add_argument(
+        "--pairs-figure",
+        metavar="PNG",
+        help="draw the closest generated-training pairs the memorisation metric found (needs --metrics ... "
+        "memorisation; one more pass over the source)",
+    )
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -197,8 +203,11 @@ def run(args: argparse.Namespace) -> int:
     from ganbench.evaluation.api import evaluate
     from ganbench.io import write_json_atomic
 
+    _check_pairs_figure(args)
     with _warnings_as_lines():
         result = _evaluate(evaluate, args)
+        if args.pairs_figure:
+            _pairs_figure(args, result)
     record = result.to_record()
     to_stdout = args.out == "-"
     if args.json or to_stdout:
@@ -209,7 +218,54 @@ def run(args: argparse.Namespace) -> int:
     if args.out and not to_stdout:
         write_json_atomic(Path(args.out), record)
         print(f"wrote {args.out}", file=sys.stderr)
+    if args.pairs_figure:
+        print(f"wrote {args.pairs_figure}", file=sys.stderr)
     return 0
+
+
+PAIRS_KEY = "memorisation_pairs"  # what the memorisation metric writes for the figure
+
+
+def _check_pairs_figure(args: argparse.Namespace) -> None:
+    """--pairs-figure's needs, before any work: the metric that finds the pairs, a writable PNG path."""
+    if not args.pairs_figure:
+        return
+    from ganbench.io import folder_write_problem
+
+    if "memorisation" not in (args.metrics or []):
+        raise ConfigError(
+            "--pairs-figure draws the pairs the memorisation metric finds: add it, e.g. "
+            "--metrics fid memorisation"
+        )
+    path = Path(args.pairs_figure)
+    if path.is_dir():
+        raise ConfigError(f"--pairs-figure {path}: is a folder; give a PNG file name")
+    probed, problem = folder_write_problem(path.parent)
+    if problem is not None:
+        raise ConfigError(f"--pairs-figure {path}: cannot write there ({probed}: {problem})")
+
+
+def _pairs_figure(args: argparse.Namespace, result: Any) -> None:
+    """The closest pairs' images (the source drawn again as evaluated, the reference read by index)."""
+    from ganbench.evaluation.api import _reference, as_source
+    from ganbench.evaluation.images import reference_data
+    from ganbench.evaluation.memorisation import closest_pair_images
+    from ganbench.reporting.figures import pairs_figure
+
+    pairs = result.metrics.get(PAIRS_KEY) or []
+    if not pairs:
+        print("ganbench eval: warning: memorisation kept no pairs (pairs=0): no figure", file=sys.stderr)
+        return
+    cfg = result.settings
+    source = as_source(args.source, args.kind, **_source_options(args)).to(result.compute["device"])
+    # the reference split the evaluation read (a run folder's own dataset, opened on that split)
+    data = reference_data(
+        _reference(source, args.reference, cfg["split"], args.root, args.resolution), cfg["split"]
+    )
+    fake, train = closest_pair_images(
+        pairs, source, data, cfg["n"], cfg["seed"], cfg["batch_size"], cfg["resize"]
+    )
+    pairs_figure(fake.numpy(), train.numpy(), pairs, Path(args.pairs_figure))
 
 
 def _print_table(tabulate: Any, result: Any, file: Any) -> None:
@@ -252,14 +308,21 @@ def _evaluate(evaluate: Any, args: argparse.Namespace) -> Any:
         batch_size=args.batch_size,
         resize=args.resize,
         progress=not args.no_progress,
-        value_range=args.value_range,
-        z_dim=args.z_dim,
-        num_classes=args.num_classes,
-        key=args.key,
-        labels_key=args.labels_key,
-        layout=args.layout,
-        labels=args.labels,
-        checkpoint=args.checkpoint,
-        use_ema=False if args.no_ema else None,
         names=flag_name,
+        **_source_options(args),
     )
+
+
+def _source_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The source kind's own options (``ganbench.evaluate``'s ``source_options``)."""
+    return {
+        "value_range": args.value_range,
+        "z_dim": args.z_dim,
+        "num_classes": args.num_classes,
+        "key": args.key,
+        "labels_key": args.labels_key,
+        "layout": args.layout,
+        "labels": args.labels,
+        "checkpoint": args.checkpoint,
+        "use_ema": False if args.no_ema else None,
+    }

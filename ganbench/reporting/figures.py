@@ -300,3 +300,45 @@ def seeds_figure(runs: pd.DataFrame, lb: Leaderboard, path: Path) -> Path | None
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+PAIRS_PER_ROW = 4
+
+
+def _as_picture(image: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """A uint8 C×H×W image as imshow takes it (gray: H×W with a gray colour map)."""
+    if image.shape[0] == 1:
+        return image[0], {"cmap": "gray", "vmin": 0, "vmax": 255}
+    return np.transpose(image, (1, 2, 0)), {}
+
+
+def pairs_figure(fake: Any, train: Any, pairs: list[dict[str, Any]], path: Path) -> Path:
+    """The closest generated–training pairs (``memorisation_pairs``, nearest first): each generated
+    sample beside its nearest training image, titled with their indices, the feature distance d and
+    the ratio ρ = d / (that training image's own nearest-neighbour distance); ρ ≤ 1 is what
+    authenticity counts as a likely copy. ``fake`` / ``train``: uint8 k×C×H×W, pair by pair."""
+    fake, train = np.asarray(fake), np.asarray(train)
+    if len(pairs) == 0 or len(fake) != len(pairs) or len(train) != len(pairs):
+        raise ValueError(
+            f"pairs_figure: {len(pairs)} pairs, {len(fake)} generated, {len(train)} training images"
+        )
+    cols = min(PAIRS_PER_ROW, len(pairs))
+    rows = -(-len(pairs) // cols)
+    fig, axes = plt.subplots(rows, 2 * cols, figsize=(2.2 * cols, 1.45 * rows), dpi=100, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for k, pair in enumerate(pairs):
+        r, c = divmod(k, cols)
+        copy = pair["ratio"] <= 1  # what authenticity counts as inauthentic
+        for ax, image, title in (
+            (axes[r][2 * c], fake[k], f"gen #{pair['fake']}\nd={pair['distance']:.3g} ρ={pair['ratio']:.2f}"),
+            (axes[r][2 * c + 1], train[k], f"train #{pair['train']}\n{'inauthentic: ρ ≤ 1' if copy else ''}"),
+        ):
+            picture, style = _as_picture(image)
+            ax.imshow(picture, **style)
+            ax.set_title(title, fontsize=6.5, color="C3" if copy else "black")
+    fig.suptitle("closest generated (left) – training (right) pairs, nearest first", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
