@@ -20,13 +20,22 @@ from typing import Any, ClassVar, TypeVar
 from torch import nn
 
 from ganbench.errors import ConfigError
-from ganbench.registries import CONDITIONINGS
+from ganbench.registries import CONDITIONINGS, TECHNIQUES
 from ganbench.schema import check_params
 
 T = TypeVar("T", bound=type)
 
 G_SKIP = ("z_dim", "resolution", "channels", "conditioning", "num_classes")
 D_SKIP = ("resolution", "channels", "conditioning", "num_classes")
+
+
+def d_input_multiplier(cfg: Any) -> int:
+    """How many times the data's width D's input is: the product of what each training technique
+    declares (packing: m samples per input, objectives/packing.py); 1 without such techniques."""
+    m = 1
+    for name, params in cfg.objective.techniques.items():
+        m *= TECHNIQUES.get(name, "objective.techniques").d_input_multiplier(params or {})
+    return m
 
 
 class ImageFamily:
@@ -109,7 +118,7 @@ class ImageFamily:
         except ValueError as e:
             raise ConfigError(f"model.g: {e}") from None
         try:
-            D = cls.discriminator(h, c, cond, num_classes, **cls.d_kwargs(cfg))
+            D = cls.discriminator(h, c * d_input_multiplier(cfg), cond, num_classes, **cls.d_kwargs(cfg))
         except ValueError as e:
             raise ConfigError(f"model.d: {e}") from None
         return G, D

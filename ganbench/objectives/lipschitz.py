@@ -10,6 +10,7 @@ from ganbench.errors import ConfigError
 from ganbench.evaluation.metric import Output, declare_outputs
 from ganbench.models.layers import apply_spectral_norm, has_spectral_norm  # noqa: F401  (re-export)
 from ganbench.objectives.base import LipschitzMethod
+from ganbench.objectives.packing import pack, samples_per_input
 from ganbench.registries import LIPSCHITZ
 
 
@@ -125,7 +126,12 @@ def estimate_lipschitz(
 ) -> dict[str, float]:
     """Max ‖∇ₓD‖ at real, fake and interpolated points: a lower bound on D's Lipschitz constant.
 
-    D is put in eval mode (batch norm uses running statistics) and restored afterwards."""
+    D is put in eval mode (batch norm uses running statistics) and restored afterwards. A D that
+    takes packs (objectives/packing.py) is differentiated at packs of the batches, as it is trained:
+    the gradient over the whole pack, interpolated pack by pack."""
+    m = samples_per_input(D)
+    if m > 1:
+        real, fake, y_real, y_fake = pack(real, m), pack(fake, m), None, None
     was_training = D.training
     D.eval()
     try:

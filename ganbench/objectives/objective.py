@@ -8,6 +8,7 @@ ACGAN's classifier) implement :class:`Term` and are added here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -48,6 +49,16 @@ class Term:
     def attach(self, G: nn.Module, D: nn.Module) -> None:
         """Called once with the networks (e.g. historical averaging keeps parameter averages)."""
 
+    @classmethod
+    def d_input_multiplier(cls, params: dict[str, Any]) -> int:
+        """How many times the data's width D's input is, for these parameters (packing: m). The
+        model families build D with that width (``models/family.py: d_input_multiplier``)."""
+        return 1
+
+    def d_input(self, x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """What D is given for a batch of samples ``x`` (labels ``y``): the batch itself, or packs."""
+        return x, y
+
 
 class Objective:
     def __init__(self, loss: AdversarialLoss, lipschitz: LipschitzMethod, terms: list[Term] | None = None):
@@ -65,6 +76,12 @@ class Objective:
             t.attach(G, D)
         return D
 
+    def d_input(self, x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A batch as D sees it: each term may transform it (packing cuts it into packs)."""
+        for t in self.terms:
+            x, y = t.d_input(x, y)
+        return x, y
+
     def _run_d(self, D: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> DOutput:
         if self.needs_aux:
             out = D(x, y, return_aux=True)
@@ -80,13 +97,18 @@ class Objective:
         y_fake: torch.Tensor | None,
         step: int,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """D loss for one step; ``fake`` must already be detached. Logs are 0-d tensors (no sync)."""
-        out_real = self._run_d(D, real, y_real)
-        out_fake = self._run_d(D, fake, y_fake)
+        """D loss for one step; ``fake`` must already be detached. Logs are 0-d tensors (no sync).
+
+        D, its loss and the Lipschitz penalty see the batches as :meth:`d_input` makes them (packs
+        under packing); the terms' context keeps the samples themselves."""
+        d_real, dy_real = self.d_input(real, y_real)
+        d_fake, dy_fake = self.d_input(fake, y_fake)
+        out_real = self._run_d(D, d_real, dy_real)
+        out_fake = self._run_d(D, d_fake, dy_fake)
         adv = self.loss.d_loss(out_real.logits, out_fake.logits)
         total = adv
         logs = {"d_loss": adv.detach()}
-        penalty = self.lipschitz.penalty(D, real, fake, y_real, y_fake)
+        penalty = self.lipschitz.penalty(D, d_real, d_fake, dy_real, dy_fake)
         if penalty is not None:
             total = total + penalty
             logs["d_penalty"] = penalty.detach()
@@ -109,8 +131,10 @@ class Objective:
         y_real: torch.Tensor | None,
         step: int,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        out_fake = self._run_d(D, fake, y_fake)
-        out_real = self._run_d(D, real, y_real) if self.real_in_g_step and real is not None else None
+        out_fake = self._run_d(D, *self.d_input(fake, y_fake))
+        out_real = (
+            self._run_d(D, *self.d_input(real, y_real)) if self.real_in_g_step and real is not None else None
+        )
         total = self.loss.g_loss(out_fake.logits) if self.g_adversarial else fake.new_zeros(())
         logs = {"g_loss": total.detach()}
         ctx = StepContext(D, real, y_real, fake, y_fake, out_real, out_fake, step)
