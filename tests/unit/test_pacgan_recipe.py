@@ -119,7 +119,7 @@ def test_table1_grid_is_their_test_config():
 
 
 def test_short_budget_grid_differs_only_in_its_budget():
-    short = load_grid(ROOT / "recipes/grids/pacgan-table1-15epochs.yaml")
+    short = load_grid(ROOT / "recipes/grids/pacgan-table1-5epochs.yaml")
     full = {
         (c.data.name, c.train.batch_size): c
         for c in load_grid(ROOT / "recipes/grids/pacgan-table1.yaml").runs
@@ -128,7 +128,7 @@ def test_short_budget_grid_differs_only_in_its_budget():
     assert len(short.runs) == 8
     for cfg in short.runs:
         ref = full[(cfg.data.name, cfg.train.batch_size)]
-        assert cfg.train.steps == 15_000 and cfg.eval.every == 1500
+        assert cfg.train.steps == 5_000 and cfg.eval.every == 500
         a, b = cfg.to_dict(), ref.to_dict()
         for d in (a, b):
             d["train"].pop("steps"), d["train"].pop("checkpoint_every"), d["eval"].pop("every")
