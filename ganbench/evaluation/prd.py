@@ -35,6 +35,8 @@ NUM_ANGLES = 1001
 NUM_RUNS = 10
 BETA = 8.0  # F_8 and F_1/8: the reference's prd_to_max_f_beta_pair default
 EPSILON = 1e-10  # the reference's angle margin and F-score guard
+# the record keys of the averaged curve (lists of num_angles floats): the leaderboard's PRD figure
+PRECISION_KEY, RECALL_KEY = "prd_precision", "prd_recall"
 
 
 def prd_curve(
@@ -116,8 +118,8 @@ def prd(
         Output("prd_f8", "higher", display="PRD F8 (recall)"),
         Output("prd_f1_8", "higher", display="PRD F1/8 (precision)"),
         # the averaged curve, for a PRD figure: lists of num_angles floats, not a table column
-        Output("prd_precision", role="detail"),
-        Output("prd_recall", role="detail"),
+        Output(PRECISION_KEY, role="detail"),
+        Output(RECALL_KEY, role="detail"),
         Output("prd_n_real", role="setting"),
         Output("prd_n_fake", role="setting"),
     ],
@@ -139,8 +141,8 @@ def prd_metric(
     return {
         "prd_f8": res["f_beta"],
         "prd_f1_8": res["f_beta_inv"],
-        "prd_precision": [float(v) for v in res["precision"]],
-        "prd_recall": [float(v) for v in res["recall"]],
+        PRECISION_KEY: [float(v) for v in res["precision"]],
+        RECALL_KEY: [float(v) for v in res["recall"]],
         "prd_n_real": float(res["n_real"]),
         "prd_n_fake": float(res["n_fake"]),
     }

@@ -20,11 +20,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import EngFormatter, FormatStrFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from ganbench.errors import ConfigError  # noqa: E402
 from ganbench.evaluation.metric import is_lower_better  # noqa: E402
+from ganbench.evaluation.prd import PRECISION_KEY, RECALL_KEY  # noqa: E402
 from ganbench.reporting.table import (  # noqa: E402
+    CURVES_COL,
     DATASET_KEY,
     GROUP_COL,
     SEED_KEY,
@@ -160,13 +162,18 @@ def curves_figure(runs: pd.DataFrame, row_keys: list[str], path: Path) -> Path |
     differ). When a dataset has more configurations than fit in one panel and there are two or more
     row keys, the first key (e.g. the architecture) gets a panel per value; within a panel the next
     key sets the colour and the rest the line style, and the legends sit outside the axes so they
-    never cover a curve."""
+    never cover a curve.
+
+    Progressive growing (ProGAN, StyleGAN): when every plotted evaluation records ``images_seen``
+    (real images shown to D) the x axis is that, not the step, so runs whose phases take different
+    numbers of steps line up; a thin vertical line labelled "16×16" marks the first evaluation at
+    each new ``resolution``."""
     runs = runs[runs["status"].isin(["finished", "diverged"])]
     keys = key_columns(runs, row_keys)
     group = _group_column(runs)
     key_names = [c.removeprefix("cfg:") if c.startswith("cfg:") else "run" for c in keys.columns]
     rows = []
-    for (_, run), g, key in zip(runs.iterrows(), group, keys.itertuples(index=False, name=None)):
+    for (index, run), g, key in zip(runs.iterrows(), group, keys.itertuples(index=False, name=None)):
         if not run["evals"]:
             continue
         selection = run.get("cfg:eval.selection_metric")
@@ -185,11 +192,14 @@ def curves_figure(runs: pd.DataFrame, row_keys: list[str], path: Path) -> Path |
             if isinstance(e.get(metric), (int, float)):
                 rows.append(
                     {"dataset": g, "key": key, "metric": metric, "step": e["step"],
-                     "value": e[metric]}
+                     "value": e[metric], "run": index,
+                     "images_seen": _count(e.get("images_seen")), "resolution": _count(e.get("resolution"))}
                 )  # fmt: skip
     if not rows:
         return None
     df = pd.DataFrame(rows)
+    by_images = bool(df["images_seen"].notna().all())
+    df["x"] = df["images_seen"] if by_images else df["step"]
     n_keys = len(key_names)
     datasets = sorted(df["dataset"].unique())
     split = n_keys >= 2 and df.groupby("dataset")["key"].nunique().max() > MAX_LINES_PER_PANEL
@@ -215,11 +225,14 @@ def curves_figure(runs: pd.DataFrame, row_keys: list[str], path: Path) -> Path |
             ax = axes[i][j]
             in_panel = sub if panel is None else sub[sub["key"].map(lambda k, p=panel: k[0] == p)]
             for key, grp in in_panel.groupby("key"):
-                mean = grp.groupby("step")["value"].mean()
+                mean = grp.groupby("x")["value"].mean()
                 ax.plot(mean.index, mean.values, linewidth=1.2, **line_format(key[1:] if split else key))
+            _growth_marks(ax, in_panel)
             title = ds if panel is None else f"{ds} · {panel}"
             ax.set_title(title, fontsize=9)
-            ax.set_xlabel("generator step")
+            ax.set_xlabel("real images shown to D" if by_images else "generator step")
+            if by_images:
+                ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 20k, 1.2M: millions overlap
             if j == 0:
                 ax.set_ylabel(", ".join(sorted(sub["metric"].unique())))
             if is_lower_better(sub["metric"].iloc[0]):
@@ -252,6 +265,29 @@ def curves_figure(runs: pd.DataFrame, row_keys: list[str], path: Path) -> Path |
     fig.savefig(path, bbox_inches="tight")  # "tight" grows the canvas to hold the outside legends
     plt.close(fig)
     return path
+
+
+def _count(value: Any) -> int | None:
+    """An evaluation's integer field (``images_seen``, ``resolution``), or None when absent."""
+    return int(value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else None
+
+
+def growth_changes(evals: pd.DataFrame) -> list[tuple[float, int]]:
+    """(x, new resolution) at each run's first evaluation at a resolution it had not been at just
+    before, over the runs of ``evals`` (columns run, x, resolution), distinct and sorted."""
+    marks = set()
+    for _, run in evals.dropna(subset=["resolution"]).groupby("run"):
+        res = run.sort_values("x")[["x", "resolution"]].to_numpy()
+        marks |= {(float(x), int(r)) for (x, r), (_, before) in zip(res[1:], res[:-1]) if r != before}
+    return sorted(marks)
+
+
+def _growth_marks(ax: Any, evals: pd.DataFrame) -> None:
+    """A thin vertical line and an "R×R" label where the resolution being trained changes."""
+    for x, res in growth_changes(evals):
+        ax.axvline(x, color="0.55", linewidth=0.6, zorder=1)
+        ax.text(x, 0.98, f" {res}×{res}", transform=ax.get_xaxis_transform(), rotation=90, fontsize=6,
+                va="top", ha="right", color="0.35")  # fmt: skip
 
 
 def _is_true(value: Any) -> bool:
@@ -340,5 +376,73 @@ def pairs_figure(fake: Any, train: Any, pairs: list[dict[str, Any]], path: Path)
     fig.suptitle("closest generated (left) – training (right) pairs, nearest first", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def prd_lines(runs: pd.DataFrame, row_keys: list[str]) -> dict[str, dict[tuple[str, ...], dict[str, Any]]]:
+    """The PRD curve of each configuration per column group: precision and recall averaged over its
+    seeds angle by angle (as the reference averages its k-means runs), with the seed count. Runs
+    without a curve are left out; so are curves whose angle count differs from the configuration's
+    first (a column group shares the PRD settings, so only a malformed record can differ)."""
+    runs = runs[runs["status"].isin(["finished", "diverged"])]
+    if CURVES_COL not in runs:
+        return {}
+    keys = key_columns(runs, row_keys)
+    group = _group_column(runs)
+    found: dict[str, dict[tuple[str, ...], list[tuple[np.ndarray, np.ndarray]]]] = {}
+    for curves, g, key in zip(runs[CURVES_COL], group, keys.itertuples(index=False, name=None)):
+        if not isinstance(curves, dict) or PRECISION_KEY not in curves or RECALL_KEY not in curves:
+            continue
+        p, r = np.asarray(curves[PRECISION_KEY], float), np.asarray(curves[RECALL_KEY], float)
+        if len(p) != len(r) or len(p) == 0:
+            continue
+        found.setdefault(g, {}).setdefault(key, []).append((p, r))
+    out: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
+    for g, by_key in found.items():
+        for key, curves in by_key.items():
+            same = [c for c in curves if len(c[0]) == len(curves[0][0])]
+            out.setdefault(g, {})[key] = {
+                "precision": np.mean([c[0] for c in same], axis=0),
+                "recall": np.mean([c[1] for c in same], axis=0),
+                "seeds": len(same),
+            }
+    return out
+
+
+def prd_figure(runs: pd.DataFrame, row_keys: list[str], path: Path) -> Path | None:
+    """Precision vs recall for distributions (Sajjadi et al. 2018) from the runs' ``prd`` metric: a
+    panel per column group, a line per configuration (the mean over its seeds, angle by angle);
+    None when no run recorded PRD curves."""
+    lines = prd_lines(runs, row_keys)
+    if not lines:
+        return None
+    groups = sorted(lines)
+    configs = sorted({key for g in groups for key in lines[g]})
+    cmap = plt.get_cmap("tab10" if len(configs) <= 10 else "tab20")
+    fmt = {
+        key: {"color": cmap(i % cmap.N), "linestyle": LINESTYLES[(i // cmap.N) % len(LINESTYLES)]}
+        for i, key in enumerate(configs)
+    }
+    fig, axes = plt.subplots(1, len(groups), figsize=(3.6 * len(groups), 3.4), dpi=100, squeeze=False)
+    for ax, g in zip(axes[0], groups):
+        for key, curve in sorted(lines[g].items()):
+            ax.plot(curve["recall"], curve["precision"], linewidth=1.2, **fmt[key])
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.05)
+        ax.set_aspect("equal")
+        ax.set_title(g, fontsize=9)
+        ax.set_xlabel("recall β")
+        ax.set_ylabel("precision α")
+        ax.grid(alpha=0.3, linewidth=0.5)
+    fig.tight_layout()
+    if len(configs) > 1:
+        seeds = {key: max(lines[g][key]["seeds"] for g in groups if key in lines[g]) for key in configs}
+        fig.legend(
+            [Line2D([], [], **fmt[k]) for k in configs],
+            [f"{' / '.join(k)} (n={seeds[k]})" for k in configs],
+            loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False,
+        )  # fmt: skip
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path

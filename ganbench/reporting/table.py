@@ -31,6 +31,7 @@ from ganbench.reporting.stats import ties_with_best
 DATASET_KEY = "data.name"
 SEED_KEY = "seed"
 GROUP_COL = "column_group"  # each run's column-group label, for the figures
+CURVES_COL = "curves"  # each run's list-valued metrics (key -> list of numbers), for the figures
 # Config keys that never define a default row: identity, runtime, bookkeeping, evaluation settings
 # (those make column groups instead).
 _NEVER_ROWS = ("name", "runtime.", "train.checkpoint_every", "train.log_every", "eval.")
@@ -80,9 +81,16 @@ def _malformed(rec: dict[str, Any]) -> str | None:
     return None
 
 
+def _is_number_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+    )
+
+
 def records_frame(results_dir: str | Path) -> pd.DataFrame:
-    """One row per run: flattened config (``cfg:`` columns), metrics (``m:``), evaluation provenance
-    (``ev:``), periodic evaluations, status, compute, paths. A record that is not a usable run
+    """One row per run: flattened config (``cfg:`` columns), metrics (``m:``; list-valued ones such
+    as PRD's curves in ``curves``), evaluation provenance (``ev:``), periodic evaluations, status,
+    compute, paths. A record that is not a usable run
     record is skipped with a warning naming its file, like a truncated one."""
     rows = []
     for path, rec in iter_records(results_dir):
@@ -105,6 +113,8 @@ def records_frame(results_dir: str | Path) -> pd.DataFrame:
                 "wall_time_s": compute.get("wall_time_s"),
                 "steps_per_s": compute.get("steps_per_s"),
                 "evals": rec.get("evals") or [],
+                # list-valued metrics (PRD's curves), for the figures; the table reads numbers only
+                CURVES_COL: {k: v for k, v in (rec.get("metrics") or {}).items() if _is_number_list(v)},
             }
         )
         rows.append(row)

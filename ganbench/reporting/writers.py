@@ -21,7 +21,7 @@ from tabulate import tabulate
 from ganbench.errors import ConfigError
 from ganbench.evaluation.metric import is_lower_better
 from ganbench.io import folder_write_problem, write_json_atomic, write_text_atomic
-from ganbench.reporting.figures import curves_figure, sample_figure, seeds_figure
+from ganbench.reporting.figures import curves_figure, prd_figure, sample_figure, seeds_figure
 from ganbench.reporting.html import leaderboard_html
 from ganbench.reporting.settings import describe, shared_settings
 from ganbench.reporting.stats import ALPHA, TEST_NAME
@@ -145,7 +145,8 @@ def write_leaderboard(
     figure: bool = True,
 ) -> dict[str, Path]:
     """Write leaderboard.md, .csv, .json and .html (self-contained), with the sample figure and,
-    when runs evaluated periodically, the metric-vs-step curves. Returns the paths by kind."""
+    when runs evaluated periodically, the metric-vs-step curves; when records hold PRD curves, the
+    PRD figure; with several seeds, their distributions. Returns the paths by kind."""
     results_dir, out_dir = Path(results_dir), Path(out_dir)
     check_output_dir(out_dir)
     df = records_frame(results_dir)
@@ -190,6 +191,12 @@ def write_leaderboard(
                 "![metric vs step](curves.png)",
                 "",
             ]
+        prd_path = prd_figure(df, lb.row_keys, out_dir / "prd.png")
+        if prd_path is not None:
+            paths["prd"] = prd_path
+            caption = "PRD curves (Sajjadi et al. 2018) per configuration: mean over seeds, angle by angle"
+            figures.append((caption, prd_path))
+            lines += [f"{caption}:", "", "![PRD curves](prd.png)", ""]
         seeds_path = seeds_figure(df, lb, out_dir / "seeds.png")
         if seeds_path is not None:
             paths["seeds"] = seeds_path
