@@ -1,0 +1,165 @@
+"""Evaluating a translator: translate held-out A images, score them against held-out B images.
+
+The protocol (docs/translation.md):
+
+- inputs: the first ``eval.n_samples`` A images of the evaluation split (``eval.reference_split``,
+  normally ``test``), in file order; the reference: the B images of that split (all of them, or
+  the first ``eval.n_real``);
+- the translator runs in eval mode with its own noise (Pix2Pix's test-time dropout) drawn from
+  ``seed``; its [-1, 1] output is quantised to uint8 like every generated image;
+- image metrics (FID, KID, P/R/D/C, ...) score the translated images against the reference B
+  images in the extractor's space; translation metrics score each translated image against its
+  ground truth (paired data: L1, PSNR, SSIM) and its target class (``classifier_score``);
+- with a backward translator (CycleGAN's F), ``cycle_l1`` is the mean |F(G(a)) − a| / 255 on uint8.
+
+``identity_baseline`` scores the inputs themselves as the translations (the do-nothing
+translator), the number a trained translator must beat.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganbench.errors import ConfigError, SourceError
+from ganbench.evaluation.images import DEFAULT_BATCH_SIZE, build_extractor
+from ganbench.evaluation.inputs import EvalInputs
+from ganbench.evaluation.metric import Output, compute_metrics, declare_outputs, get_metric
+from ganbench.evaluation.sources import float_to_uint8
+from ganbench.evaluation.statistics import extract_features
+from ganbench.evaluation.translation_metrics import per_image_l1
+
+declare_outputs(64, Output("cycle_l1", "lower", display="cycle L1"))
+
+SAMPLE_ROWS = 8
+Translator = Callable[[torch.Tensor], torch.Tensor]
+
+
+@torch.no_grad()
+def translate(
+    translator: Translator,
+    images: torch.Tensor,
+    seed: int,
+    device: torch.device | str,
+    who: str = "translator",
+) -> torch.Tensor:
+    """uint8 images through ``translator`` (float [-1, 1] in and out) → uint8, in batches, with the
+    global RNG (dropout) seeded by ``seed`` and restored afterwards."""
+    if isinstance(translator, nn.Module):
+        translator.eval()
+    out = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for i in range(0, len(images), DEFAULT_BATCH_SIZE):
+            x = images[i : i + DEFAULT_BATCH_SIZE].to(device, torch.float32).div(127.5).sub(1.0)
+            y = translator(x)
+            if not isinstance(y, torch.Tensor) or y.shape[0] != x.shape[0] or y.dim() != 4:
+                shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+                raise SourceError(
+                    f"{who}: returned {shape} for a batch of {tuple(x.shape)}; expected N×C×H×W"
+                )
+            out.append(float_to_uint8(y.float(), (-1.0, 1.0), who).cpu())
+    return torch.cat(out)
+
+
+# reference features per translation dataset object: periodic evaluations extract them once
+_REFERENCE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _reference_features(extractor: Any, reference: torch.Tensor, data: Any, split: str) -> torch.Tensor:
+    key = (split, len(reference), json.dumps(extractor.provenance(), sort_keys=True, default=str))
+    cached = _REFERENCE.setdefault(data, {})
+    if key not in cached:
+        cached[key] = extract_features(extractor, [reference], "reference B images").features
+    return cached[key]
+
+
+def _metric_inputs(
+    names: list[str],
+    extractor: Any,
+    fake: torch.Tensor,
+    target: Any,
+    reference: torch.Tensor,
+    data: Any,
+    split: str,
+) -> EvalInputs:
+    needs: set[str] = set()
+    for name in names:
+        needs |= get_metric(name).reads()
+    inputs = EvalInputs(dataset=data, fake_images=fake)
+    if needs & {"fake_features", "fake_logits", "real_features", "real_stats"}:
+        f = extract_features(extractor, [fake], "translated images", keep_logits=True)
+        inputs.fake_features, inputs.fake_logits = f.features, f.logits
+        inputs.real_features = _reference_features(extractor, reference, data, split)
+    if data.paired:
+        inputs.target_images = target.images[: len(fake)]
+    labels = data.target_labels(split)
+    inputs.target_labels = labels[: len(fake)] if labels is not None else None
+    return inputs
+
+
+def evaluate_translator(
+    G: Translator,
+    data: Any,
+    eval_cfg: Any,
+    seed: int,
+    device: torch.device | str,
+    backward: Translator | None = None,
+    with_baseline: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any], torch.Tensor]:
+    """(metrics, provenance, rows) of translator ``G`` on ``data`` (a TranslationSource); rows: uint8
+    k×columns×C×H×W of the first images, [input | output | target] on paired data, [input | output |
+    F(output)] with a backward translator on unpaired data, for the sample figure."""
+    split = eval_cfg.reference_split
+    source_a, target_b = data.domain("A", split), data.domain("B", split)
+    n = min(eval_cfg.n_samples, len(source_a))
+    inputs_a = source_a.images[:n]
+    reference = target_b.images if eval_cfg.n_real is None else target_b.images[: eval_cfg.n_real]
+    names = [m for m in eval_cfg.metrics if get_metric(m).data_kind in data.metric_kinds]
+    skipped = sorted(set(eval_cfg.metrics) - set(names))
+    if skipped:
+        raise ConfigError(f"eval.metrics: {', '.join(skipped)} cannot score translations")
+    if not data.paired:
+        paired_only = [m for m in names if get_metric(m).accepts("target_images")]
+        if paired_only:
+            raise ConfigError(
+                f"eval.metrics: {', '.join(paired_only)} compare each translation with its ground truth, "
+                f"which unpaired dataset {data.name!r} does not have"
+            )
+    extractor = build_extractor(eval_cfg.extractor, eval_cfg.extractor_params, data, device)
+    fake = translate(G, inputs_a, seed, device, "G")
+    metrics = compute_metrics(
+        names,
+        _metric_inputs(names, extractor, fake, target_b, reference, data, split),
+        eval_cfg.metric_params,
+    )
+    columns = [inputs_a, fake]  # the sample figure: input | output | target (or reconstruction)
+    if data.paired:
+        columns.append(target_b.images[:n])
+    if backward is not None:
+        rec = translate(lambda x: backward(G(x)), inputs_a, seed, device, "F(G(·))")
+        metrics["cycle_l1"] = float(per_image_l1(rec, inputs_a).mean())
+        if not data.paired:
+            columns.append(rec)
+    provenance: dict[str, Any] = {
+        "split": split,
+        "n_translated": n,
+        "n_reference": len(reference),
+        "extractor": eval_cfg.extractor or data.default_extractor,
+        "metrics": names,
+    }
+    if with_baseline:
+        same = inputs_a if inputs_a.shape[1:] == reference.shape[1:] else None
+        if same is not None:
+            provenance["identity_baseline"] = compute_metrics(
+                names,
+                _metric_inputs(names, extractor, same, target_b, reference, data, split),
+                eval_cfg.metric_params,
+            )
+    k = min(SAMPLE_ROWS, n)
+    return metrics, provenance, torch.stack([c[:k] for c in columns], 1)
