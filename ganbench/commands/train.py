@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ganbench.runners.lock import RunLock
     from ganbench.runners.run import check_results_dir, run_dir_for
     from ganbench.training.checkpoint import set_aside_corrupt
-    from ganbench.training.trainer import Trainer
+    from ganbench.training.trainers import trainer_for
 
     cfg = load_config(args.recipe, args.sets)
     check_results_dir(args.results)
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"unreadable checkpoint kept as {aside}")
             # --force keeps the old record until the new one replaces it (atomically, at the end)
             print(f"training {cfg.run_id} {'from step 0 ' if args.force else ''}-> {run_dir}")
-            existing = Trainer(cfg, run_dir, progress=not args.no_progress, fresh=args.force).run()
+            existing = trainer_for(cfg)(cfg, run_dir, progress=not args.no_progress, fresh=args.force).run()
     print(
         json.dumps(
             {"status": existing["status"], "error": existing["error"], **existing["metrics"]}, indent=2

@@ -14,7 +14,7 @@ from ganbench.errors import ConfigError
 from ganbench.io import folder_write_problem
 from ganbench.records import new_record, read_record, write_record
 from ganbench.runners.lock import RunLock, RunLockedError, describe
-from ganbench.training.trainer import Trainer
+from ganbench.training.trainers import trainer_for
 
 LOG_FILE = "run.log"
 DONE_STATUSES = ("finished", "diverged")  # a grid does not redo these; "failed" is retried
@@ -89,7 +89,7 @@ def _train(cfg: RunConfig, run_dir: Path, log_path: Path, progress: bool, t0: fl
         log.write(f"[{time.strftime('%H:%M:%S')}] start {cfg.run_id} pid={os.getpid()}\n")
         log.flush()
         try:
-            record = Trainer(cfg, run_dir, progress=progress).run()
+            record = trainer_for(cfg)(cfg, run_dir, progress=progress).run()
             status, error = record["status"], record.get("error")
         except Exception as e:  # noqa: BLE001 - the record says what went wrong
             status, error = "failed", f"{type(e).__name__}: {e}"
