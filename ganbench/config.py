@@ -62,6 +62,39 @@ class OptimConfig:
 
 
 @dataclass
+class GrowingConfig:
+    """Progressive growing (Karras et al. 2018), counted in real images shown to D (batch size ×
+    n_critic per generator step). The first resolution trains for ``stabilise_images``; each later
+    one fades its block in over ``fade_images`` (α 0 → 1) and then stabilises for
+    ``stabilise_images``; the last one fades in and trains to the end of ``train.steps``.
+    ``training/growing.py`` turns this into the state of each step."""
+
+    resolutions: list[int] = field(default_factory=list)  # e.g. [4, 8, 16, 32]; the last = the data's
+    fade_images: int = 800_000  # the paper's 800k
+    stabilise_images: int = 800_000
+    batch_sizes: list[int] | None = None  # one per resolution; None = train.batch_size throughout
+
+    def batch_size_at(self, phase: int, default: int) -> int:
+        return self.batch_sizes[phase] if self.batch_sizes else default
+
+    def phase_steps(self, batch_size: int, n_critic: int) -> list[int]:
+        """Generator steps of every phase but the last (which runs to the end of training): a phase
+        ends at the first step whose images reach its length, so it may overshoot by < one step."""
+        steps = []
+        for i in range(len(self.resolutions) - 1):
+            images = self.stabilise_images + (self.fade_images if i > 0 else 0)
+            per_step = self.batch_size_at(i, batch_size) * n_critic
+            steps.append(-(-images // per_step))
+        return steps
+
+    def fade_steps(self, phase: int, batch_size: int, n_critic: int) -> int:
+        """Generator steps of phase ``phase``'s fade-in (0 for the first phase)."""
+        if phase == 0:
+            return 0
+        return -(-self.fade_images // (self.batch_size_at(phase, batch_size) * n_critic))
+
+
+@dataclass
 class TrainConfig:
     steps: int = 2000  # generator updates
     n_critic: int = 1  # discriminator updates per generator update
@@ -70,6 +103,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     log_every: int = 50
     lipschitz_estimate_every: int = 500  # estimate D's Lipschitz constant every N steps (0 = off)
+    growing: GrowingConfig | None = None  # progressive growing; None = off (run ids unchanged)
 
 
 @dataclass
@@ -175,6 +209,8 @@ class RunConfig:
             self.eval.metrics = list(dataset.default_metrics)
         check_eval_config(self.eval, self.data.name, w)
         _check_ranges(self, w)
+        if self.train.growing is not None:
+            _check_growing(self, model, dataset, w)
         _check_optimiser(self.optim, w)
         _check_runtime(self.runtime, w)
         return self
@@ -213,6 +249,54 @@ def _check_ranges(cfg: RunConfig, w: str) -> None:
         raise ConfigError(
             f"{w}: eval.seed and eval.selection_seed must differ (docs/protocols.md: checkpoint selection "
             f"uses a different evaluation seed from the reported number), both are {cfg.eval.seed}"
+        )
+
+
+def _check_growing(cfg: RunConfig, model: Any, dataset: Any, w: str) -> None:
+    """The growing schedule against the family, the data's resolution and the budget."""
+    g, k = cfg.train.growing, f"{w}: train.growing"
+    assert g is not None
+    if not getattr(model, "grows", False):
+        able = [n for n in R.MODELS.names() if getattr(R.MODELS.get(n), "grows", False)]
+        raise ConfigError(
+            f"{k}: the {cfg.model.name!r} family's networks do not grow (no set_growth, "
+            f"models/growing.py); families that do: {', '.join(able) or 'none'}"
+        )
+    res = g.resolutions
+    if len(res) < 2:
+        raise ConfigError(
+            f"{k}.resolutions must list at least two resolutions (e.g. [4, 8, 16, 32]), got {res}"
+        )
+    if res[0] < 4 or res[0] & (res[0] - 1) or any(b != 2 * a for a, b in zip(res, res[1:])):
+        raise ConfigError(
+            f"{k}.resolutions must start at a power of two >= 4 and double at each step "
+            f"(e.g. [4, 8, 16, 32]), got {res}"
+        )
+    native = getattr(dataset, "native", None)  # VisionDatasets know their files' size unopened
+    data_res = cfg.data.resolution or cfg.data.params.get("crop") or (min(native[1:]) if native else None)
+    if data_res is not None and res[-1] != data_res:
+        raise ConfigError(
+            f"{k}.resolutions ends at {res[-1]}, but the data is {data_res}×{data_res} (data.resolution): "
+            f"the last resolution must be the data's"
+        )
+    for key in ("fade_images", "stabilise_images"):
+        if getattr(g, key) <= 0:
+            raise ConfigError(f"{k}.{key} must be > 0 images, got {getattr(g, key)}")
+    if g.batch_sizes is not None:
+        if len(g.batch_sizes) != len(res) or any(b <= 0 for b in g.batch_sizes):
+            raise ConfigError(
+                f"{k}.batch_sizes must hold one batch size > 0 per resolution ({len(res)}: {res}) or be "
+                f"null (train.batch_size throughout), got {g.batch_sizes}"
+            )
+    bs, nc = cfg.train.batch_size, cfg.train.n_critic
+    reach = sum(g.phase_steps(bs, nc))
+    faded = reach + g.fade_steps(len(res) - 1, bs, nc)
+    if cfg.train.steps <= faded:
+        raise ConfigError(
+            f"{k}: the fade-in of the last resolution ({res[-1]}×{res[-1]}) is longer than its phase: it "
+            f"starts at step {reach} and ends at step {faded} ({g.fade_images} images), but train.steps "
+            f"is {cfg.train.steps}; raise train.steps above {faded} or shorten fade_images / "
+            f"stabilise_images"
         )
 
 

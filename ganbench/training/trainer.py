@@ -36,6 +36,7 @@ from ganbench.training.checkpoint import (
 )
 from ganbench.training.device import resolve_threads
 from ganbench.training.ema import make_ema
+from ganbench.training.growing import Growth, Schedule
 from ganbench.training.samples import SAMPLES_PER_CLASS, save_samples
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -69,6 +70,7 @@ class Trainer:
         self.wall_before = 0.0  # wall time of earlier sessions of a resumed run
         self.eval_provenance: dict[str, Any] | None = None  # of the last evaluation (images)
         self.session_eval_s = 0.0  # periodic evaluation time this session: not training throughput
+        self.start = 0  # the step this session started at (after resume)
 
     # --- setup -----------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -103,6 +105,9 @@ class Trainer:
         self.opt_g = make(self.G.parameters(), o.lr_g)
         self.opt_d = make(self.D.parameters(), o.lr_d)
         self.ema = make_ema(self.G, cfg.train.ema_decay) if cfg.train.ema_decay else None
+        # the schedule: resolution, fade-in and batch size of each step (one phase when not growing)
+        self.schedule = Schedule(cfg)
+        self.growth = Growth(self.schedule, [self.G, self.D] + ([self.ema.module] if self.ema else []))
         self.z_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1_000_003)
         amp = cfg.runtime.amp
         self.autocast = (
@@ -197,15 +202,22 @@ class Trainer:
             return x.to(self.device, non_blocking=True, memory_format=torch.channels_last)
         return x.to(self.device, non_blocking=True)
 
+    def follow_schedule(self, step: int, batches: Any) -> Any:
+        """Set the networks to ``step``'s resolution and fade-in; returns the data stream, a new one
+        where the schedule changes the batch size."""
+        self.growth.apply(self.schedule.at(step))
+        if step != self.start and self.schedule.starts_segment(step):
+            return self.schedule.stream(self.data, self.cfg.seed, step)
+        return batches
+
     def train_step(self, step: int, batches: Any) -> dict[str, torch.Tensor]:
         cfg = self.cfg
-        bs = cfg.train.batch_size
         logs: dict[str, torch.Tensor] = {}
         self.D.requires_grad_(True)
         for _ in range(cfg.train.n_critic):
             real, y_real = next(batches)
             real, y_real = self._to_device(real), self._to_device(y_real)
-            z, y_fake = self.latents(bs)
+            z, y_fake = self.latents(len(real))  # the batch size of this step (growing changes it)
             with torch.no_grad(), self.autocast():
                 fake = self.G_run(z, y_fake)
             with self.autocast():
@@ -217,7 +229,7 @@ class Trainer:
             self.objective.lipschitz.after_d_step(self.D)
         # G step: D's parameter gradients are not needed, only the gradient through D to G.
         self.D.requires_grad_(False)
-        z, y_fake = self.latents(bs)
+        z, y_fake = self.latents(len(real))
         with self.autocast():
             fake = self.G_run(z, y_fake)
             loss_g, logs_g = self.objective.g_loss(self.D_run, fake, y_fake, real, y_real, step)
@@ -251,16 +263,25 @@ class Trainer:
         t0 = time.perf_counter()
         metrics, _ = self.evaluate(self.eval_generator(), self.cfg.eval.selection_seed)
         self.session_eval_s += time.perf_counter() - t0
-        self.evals.append({"step": step, **metrics})
+        self.evals.append({"step": step, **self.progress_labels(step), **metrics})
         key = self.cfg.eval.selection_metric or self.cfg.eval.metrics[0]
         value = metrics.get(key)
         if (
             self.cfg.eval.select_best
+            and self.schedule.fully_grown(step)  # an earlier resolution is another generator
             and value is not None
             and (self.best is None or is_better(key, value, self.best["value"]))
         ):
             self.best = {"step": step, "metric": key, "value": value}
             save_checkpoint(self.run_dir, {"step": step, "G": self.eval_generator().state_dict()}, BEST)
+
+    def progress_labels(self, done: int) -> dict[str, Any]:
+        """What a history entry or evaluation after ``done`` steps is labelled with: the real images D
+        has seen and, when growing, the resolution the generator was trained at."""
+        labels: dict[str, Any] = {"images_seen": self.schedule.images_seen(done)}
+        if self.schedule.grows:
+            labels["resolution"] = self.schedule.evaluated_state(done).resolution
+        return labels
 
     # --- the run ---------------------------------------------------------------------------------
     def run(self) -> dict[str, Any] | None:
@@ -268,11 +289,12 @@ class Trainer:
         Returns None when stopped early by ``stop_at``."""
         self.t0 = time.perf_counter()
         self.setup()
-        start = self.resume()
+        self.start = start = self.resume()
         cfg = self.cfg
         steps, tc = cfg.train.steps, cfg.train
         end = min(steps, self.stop_at) if self.stop_at is not None else steps
-        batches = self.data.stream(tc.batch_size, cfg.seed, start * tc.n_critic)
+        batches = self.schedule.stream(self.data, cfg.seed, start)
+        self.growth.apply(self.schedule.evaluated_state(start))  # as trained so far (step 0: the first)
         session_t0 = time.perf_counter()
         bar = tqdm(total=steps, initial=start, disable=not self.progress, desc=cfg.run_id[:48], leave=False)
         status, error, ran = "finished", None, 0
@@ -280,10 +302,15 @@ class Trainer:
             self.periodic_eval(0)  # metric-vs-step curves start at the untrained generator
         try:
             for step in range(start, end):
+                batches = self.follow_schedule(step, batches)
                 logs = self.train_step(step, batches)
                 done, ran = step + 1, ran + 1
                 if done % tc.log_every == 0 or done == steps:
-                    entry = {"step": done, **{k: float(v) for k, v in logs.items()}}
+                    entry = {
+                        "step": done,
+                        **self.progress_labels(done),
+                        **{k: float(v) for k, v in logs.items()},
+                    }
                     if tc.lipschitz_estimate_every and (
                         done % tc.lipschitz_estimate_every == 0 or done == steps
                     ):
@@ -330,6 +357,7 @@ class Trainer:
         wall = self.wall_before + (time.perf_counter() - self.t0)
         train_s = session_wall - self.session_eval_s  # steps/s of training, not of the evaluations
         rate = session_steps / train_s if train_s > 0 else float("nan")
+        images = self.schedule.images_seen(self.start + session_steps) - self.schedule.images_seen(self.start)
         record = new_record(
             cfg,
             status,
@@ -340,7 +368,8 @@ class Trainer:
             compute={
                 "wall_time_s": wall,
                 "steps_per_s": rate,  # generator steps per second in the last session
-                "samples_per_s": rate * cfg.train.batch_size * cfg.train.n_critic,  # real samples seen per s
+                "samples_per_s": images / train_s if train_s > 0 else float("nan"),  # real samples seen per s
+                "images_seen": self.schedule.images_seen(self.start + session_steps),  # by D, in all
                 "periodic_eval_s": self.session_eval_s,  # of the last session, outside steps_per_s
                 "device": str(self.device),
                 "device_name": torch.cuda.get_device_name(self.device)
