@@ -1,3 +1,3 @@
 """Model families (registered in ``ganbench.registries.MODELS``)."""
 
-from ganbench.models import biggan, dcgan, mlp, resnet, sagan  # noqa: F401  (registration)
+from ganbench.models import biggan, dcgan, mlp, progan, resnet, sagan  # noqa: F401  (registration)
