@@ -59,6 +59,9 @@ class OptimConfig:
     lr_d: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.999)
     weight_decay: float = 0.0
+    # the learning rates decay linearly to 0 over the last N generator steps (Pix2Pix/CycleGAN's
+    # schedule); None = constant. Translation runs only, for now
+    decay_steps: int | None = None
 
 
 @dataclass
@@ -212,6 +215,7 @@ class RunConfig:
         if self.train.growing is not None:
             _check_growing(self, model, dataset, w)
         _check_optimiser(self.optim, w)
+        _check_schedule(self, w)
         _check_runtime(self.runtime, w)
         return self
 
@@ -300,6 +304,21 @@ def _check_growing(cfg: RunConfig, model: Any, dataset: Any, w: str) -> None:
         )
 
 
+def _check_schedule(cfg: RunConfig, w: str) -> None:
+    decay = cfg.optim.decay_steps
+    if decay is None:
+        return
+    if getattr(R.MODELS.get(cfg.model.name), "task", "generation") != "translation":
+        raise ConfigError(
+            f"{w}: optim.decay_steps: the learning-rate decay is implemented for translation runs "
+            f"(pix2pix, cyclegan) only; remove it for {cfg.model.name!r}"
+        )
+    if not 0 <= decay <= cfg.train.steps:
+        raise ConfigError(
+            f"{w}: optim.decay_steps must be in 0..train.steps ({cfg.train.steps}), got {decay}"
+        )
+
+
 def _check_optimiser(o: OptimConfig, w: str) -> None:
     """The rules torch's optimisers enforce at construction, checked with the recipe."""
     for key in ("lr_g", "lr_d"):
@@ -365,8 +384,9 @@ def check_eval_config(
         )
     for name in metrics:
         metric = R.METRICS.get(name, f"{w}: {k('metrics')}")
-        if metric.data_kind != dataset.kind:
-            fitting = [m for m in R.METRICS.names() if R.METRICS.get(m).data_kind == dataset.kind]
+        kinds = dataset.metric_kinds or (dataset.kind,)  # translated images are images, too
+        if metric.data_kind not in kinds:
+            fitting = [m for m in R.METRICS.names() if R.METRICS.get(m).data_kind in kinds]
             raise ConfigError(
                 f"{w}: {k('metrics')}: {name!r} scores {metric.data_kind}, but dataset {dataset_name!r} "
                 f"holds {dataset.kind}; metrics for {dataset.kind}: {', '.join(fitting)}"

@@ -46,6 +46,7 @@ class DataSource:
     default_extractor: str | None = "inception"  # feature extractor when eval.extractor is unset
     stacked: bool = False  # channels are independent images: the default extractor sees each alone
     default_metrics: tuple[str, ...] = ("fid",)  # eval.metrics when the recipe names none
+    metric_kinds: tuple[str, ...] | None = None  # the data kinds of the metrics it takes; None: (kind,)
     # What validation checks without opening the dataset: ``options``' signature is the schema of
     # ``data.params``; ``splits`` the valid ``data.split`` values (None: known only from the files).
     options: ClassVar[Any] = staticmethod(no_options)

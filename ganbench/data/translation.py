@@ -56,7 +56,7 @@ class TranslationSource(DataSource):
     paired: ClassVar[bool] = True
     # translated images are images: the image metrics (FID, KID, P/R/D/C) score them against the
     # target domain, and the translation metrics (L1, PSNR, SSIM, classifier score) score the pairs
-    metric_kinds: ClassVar[tuple[str, ...]] = ("images", "translation")
+    metric_kinds = ("images", "translation")
     default_metrics: ClassVar[tuple[str, ...]] = ("fid", "l1", "psnr", "ssim")
 
     def __init__(
