@@ -1,3 +1,11 @@
 """Adversarial losses, Lipschitz methods, conditioning and training techniques."""
 
-from ganbench.objectives import conditioning, drift, lipschitz, losses, packing, techniques  # noqa: F401  (registration)
+from ganbench.objectives import (  # noqa: F401  (registration)
+    conditioning,
+    drift,
+    lipschitz,
+    losses,
+    packing,
+    techniques,
+    translation,
+)
