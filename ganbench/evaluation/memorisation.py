@@ -40,7 +40,9 @@ default) and each generated sample g:
   that image's index — ``ganbench eval --pairs-figure`` draws them side by side.
 
 All nearest neighbours are exact (sklearn's float32 arithmetic) and blockwise under the P/R/D/C
-memory budget: the same k-NN (:func:`ganbench.evaluation.prdc.nearest_neighbours`).
+memory budget: the same k-NN (:func:`ganbench.evaluation.prdc.nearest_neighbours`). A distance
+within the float64 rounding bound of 0 (:func:`ganbench.evaluation.prdc.copy_noise`: an exact copy,
+or a training image that appears twice) counts as 0.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from ganbench.errors import ConfigError, SourceError
 from ganbench.evaluation.arrays import ArrayLike
 from ganbench.evaluation.inputs import EvalInputs
 from ganbench.evaluation.metric import Output, register_metric
-from ganbench.evaluation.prdc import DEFAULT_MAX_BLOCK_BYTES, nearest_neighbours
+from ganbench.evaluation.prdc import DEFAULT_MAX_BLOCK_BYTES, copy_noise, nearest_neighbours, squared_norms
 from ganbench.evaluation.sources import conform
 
 DEFAULT_PAIRS = 16  # closest generated–training pairs kept for the figure
@@ -72,6 +74,12 @@ def chance_inauthentic_rate(dim: int) -> float:
     return 1.0 / (2.0 - float(betainc((dim + 1) / 2, 0.5, 0.75)))
 
 
+def _snap(dist: torch.Tensor, noise: torch.Tensor) -> np.ndarray:
+    """Distances as float64 numpy, those within rounding noise of 0 set to 0."""
+    d = dist.to(torch.float64)
+    return torch.where(d <= noise, torch.zeros_like(d), d).cpu().numpy()
+
+
 def memorisation(
     train_features: ArrayLike,
     fake_features: ArrayLike,
@@ -83,15 +91,21 @@ def memorisation(
     samples to training images (see the module docstring); the argument order is (train, fake)."""
     if not isinstance(pairs, int) or isinstance(pairs, bool) or pairs < 0:
         raise ConfigError(f"memorisation: pairs must be an integer >= 0, got {pairs!r}")
-    radius, _ = nearest_neighbours(
+    radius, neighbour = nearest_neighbours(
         train_features, None, 1, max_block_bytes, progress, ("real_features", "real_features")
     )
     dist, index = nearest_neighbours(
         fake_features, train_features, 1, max_block_bytes, progress, ("fake_features", "real_features")
     )
-    d = dist.cpu().to(torch.float64).numpy()
+    # an exact copy's computed distance is rounding noise (≲ 1e-7·‖x‖), and so is the radius of a
+    # training image that appears twice; the two come from different summation orders (the exact
+    # pair path, or a row recomputed in full), so noise against noise would decide d ≤ r: both are
+    # set to 0 and a copy of a duplicated image is a copy (d = 0 ≤ r = 0)
+    sq_t, sq_f = squared_norms(train_features, "real_features"), squared_norms(fake_features, "fake_features")
+    dim = int(torch.as_tensor(train_features).shape[1])
+    d = _snap(dist, copy_noise(sq_f, sq_t[index], dim))
+    r = _snap(radius, copy_noise(sq_t, sq_t[neighbour], dim))
     j = index.cpu().numpy()
-    r = radius.cpu().to(torch.float64).numpy()
     r_of = r[j]
     authentic = d > r_of
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -68,15 +68,34 @@ class _Set:
         return self.x.shape[0]
 
 
-def _prepare(features: ArrayLike, name: str) -> _Set:
-    x = as_features(features, name, min_rows=2)
-    x32 = x if x.dtype == torch.float32 else x.to(torch.float32)
+def _squared_norms(x: torch.Tensor) -> torch.Tensor:
     sq64 = torch.empty(x.shape[0], dtype=torch.float64, device=x.device)
     step = max(1, (16 << 20) // (8 * x.shape[1]))  # float64 chunks of ≤ 16 MiB
     for s in range(0, x.shape[0], step):
         c = x[s : s + step].to(torch.float64)
         sq64[s : s + step] = torch.linalg.vecdot(c, c)
+    return sq64
+
+
+def _prepare(features: ArrayLike, name: str) -> _Set:
+    x = as_features(features, name, min_rows=2)
+    x32 = x if x.dtype == torch.float32 else x.to(torch.float32)
+    sq64 = _squared_norms(x)
     return _Set(name, x, x32, sq64, sq64.to(torch.float32))
+
+
+def squared_norms(features: ArrayLike, name: str = "features") -> torch.Tensor:
+    """‖x‖² of each row, in float64 (in chunks: no float64 copy of the whole set)."""
+    return _squared_norms(as_features(features, name))
+
+
+def copy_noise(sq_a: torch.Tensor, sq_b: torch.Tensor, dim: int) -> torch.Tensor:
+    """A bound on the distance the exact path computes for two *bitwise-equal* rows with squared
+    norms ``sq_a``, ``sq_b``: d² = (−2 a·b + ‖a‖²) + ‖b‖² in float64 is off by at most
+    2γ(‖a‖² + ‖b‖²), γ = k·u/(1 − k·u), k = dim + 2, u = 2⁻⁵³ (then rounded to the output dtype:
+    the factor 2 covers it). A computed distance at or below it cannot be told from 0."""
+    k = (dim + 2) * 2.0**-53
+    return (4 * k / (1 - k) * (sq_a + sq_b)).sqrt()
 
 
 def _dist_dtype(a: _Set, b: _Set) -> torch.dtype:

@@ -105,6 +105,15 @@ def test_copies_of_training_images_are_all_inauthentic():
     noisy = copies + np.float32(1e-3) * rng.standard_normal(copies.shape).astype(np.float32)
     got = memorisation(train, noisy, max_block_bytes=TINY)
     assert got["authenticity"] == 0.0 and 0 < got["memorisation_ratio"] < 0.01
+    # training images that appear twice: their radius is 0, and a copy of one is still a copy (the
+    # computed distances are rounding noise on both sides, set to 0, whichever path computed them)
+    doubled = train.copy()
+    doubled[200:260] = doubled[:60]
+    got = memorisation(doubled, doubled[:60] * np.float32(1), max_block_bytes=TINY)
+    assert got["authenticity"] == 0.0 and got["memorisation_ratio"] == 0.0
+    assert all(p["distance"] == 0 and p["ratio"] == 0 for p in got["pairs"])
+    raw_d, _ = nearest_neighbours(doubled[:60], doubled, 1, max_block_bytes=TINY)
+    assert raw_d.max() > 0  # as computed: noise, not 0
     # half copies, half fresh: authenticity is half the fresh samples' rate
     fresh = rng.standard_normal((300, 16)).astype(np.float32)
     mixed = memorisation(train, np.concatenate([copies, fresh]), max_block_bytes=TINY)
