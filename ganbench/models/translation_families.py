@@ -23,7 +23,7 @@ from torch import nn
 
 from ganbench.errors import ConfigError
 from ganbench.models.translators import PatchDiscriminator, ResnetGenerator, UNetGenerator
-from ganbench.registries import CONDITIONINGS, DATASETS, LIPSCHITZ, MODELS, TECHNIQUES
+from ganbench.registries import CONDITIONINGS, DATASETS, LIPSCHITZ, METRICS, MODELS, TECHNIQUES
 from ganbench.schema import check_params
 
 G_SKIP = ("resolution", "in_channels", "out_channels")
@@ -61,6 +61,18 @@ class TranslationFamily:
                 f"{w}: model.conditioning: {cls.name} is conditioned on its input image, not on a class; "
                 f"use 'none'"
             )
+        cls.check_training(cfg, w)
+        if not dataset.paired:
+            paired_only = [
+                m
+                for m in cfg.eval.metrics or ()
+                if METRICS.get(m, f"{w}: eval.metrics").accepts("target_images")
+            ]
+            if paired_only:
+                raise ConfigError(
+                    f"{w}: eval.metrics: {', '.join(paired_only)} compare each translation with its "
+                    f"ground truth, which unpaired dataset {cfg.data.name!r} does not have"
+                )
         g = check_params(cls.generator, cfg.model.g, f"{w}: model.g", skip=G_SKIP)
         d = check_params(cls.discriminator, cfg.model.d, f"{w}: model.d", skip=D_SKIP)
         for tname in cfg.objective.techniques:
@@ -87,10 +99,28 @@ class TranslationFamily:
             )
         if cfg.data.resolution is not None:
             for key, net, kwargs in (("g", cls.generator, g), ("d", cls.discriminator, d)):
+                plan = net.plan  # type: ignore[attr-defined]
+                planned = {k: v for k, v in kwargs.items() if k in inspect.signature(plan).parameters}
                 try:
-                    net.plan(cfg.data.resolution, **kwargs)  # type: ignore[attr-defined]
+                    plan(cfg.data.resolution, **planned)
                 except ValueError as e:
                     raise ConfigError(f"{w}: model.{key}: {e}") from None
+
+    @classmethod
+    def check_training(cls, cfg: Any, w: str) -> None:
+        """The generation trainer's options the translation trainer does not have, refused by name."""
+        unsupported = {
+            "train.n_critic": (cfg.train.n_critic != 1, "both papers take one D step per G step"),
+            "train.ema_decay": (cfg.train.ema_decay is not None, "the papers evaluate G itself"),
+            "eval.select_best": (cfg.eval.select_best, "the papers report the last checkpoint"),
+            "runtime.amp": (cfg.runtime.amp != "off", "mixed precision is not implemented for translation"),
+            "runtime.compile": (cfg.runtime.compile, "torch.compile is not implemented for translation"),
+        }
+        for key, (set_, why) in unsupported.items():
+            if set_:
+                raise ConfigError(
+                    f"{w}: {key} is not supported by {cls.name} runs ({why}); leave it at its default"
+                )
 
     @classmethod
     def build(cls, cfg: Any, data: Any) -> nn.ModuleDict:

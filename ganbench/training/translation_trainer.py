@@ -26,6 +26,7 @@ from ganbench.config import RunConfig
 from ganbench.devices import resolve_device
 from ganbench.errors import DivergedError
 from ganbench.evaluation.translation import evaluate_translator
+from ganbench.objectives.lipschitz import estimate_lipschitz
 from ganbench.objectives.translation import ImagePool, TranslationStep
 from ganbench.records import new_record, write_record
 from ganbench.registries import DATASETS, LIPSCHITZ, LOSSES, MODELS, TECHNIQUES, load_all
@@ -202,6 +203,15 @@ class TranslationTrainer:
         return logs
 
     # --- evaluation ------------------------------------------------------------------------------
+    def lipschitz_estimate(self, a: torch.Tensor, b: torch.Tensor) -> dict[str, float]:
+        """The generation trainer's estimate of max ‖∇D‖, on the D that scores B images (Pix2Pix's
+        conditional D at the batch's own inputs)."""
+        gen = torch.Generator().manual_seed(self.cfg.eval.seed)
+        with torch.no_grad():
+            fake = self.nets["G"](a)
+        name, cond = ("D_B", None) if self.family.two_way else ("D", a)
+        return estimate_lipschitz(self.nets[name], b, fake, cond, cond, generator=gen)
+
     def evaluate(
         self, seed: int, baseline: bool = False
     ) -> tuple[dict[str, Any], dict[str, Any], torch.Tensor]:
@@ -244,6 +254,10 @@ class TranslationTrainer:
                 done, ran = step + 1, ran + 1
                 if done % tc.log_every == 0 or done == tc.steps:
                     entry = {"step": done, "lr_g": self.opt_g.param_groups[0]["lr"], **logs}
+                    if tc.lipschitz_estimate_every and (
+                        done % tc.lipschitz_estimate_every == 0 or done == tc.steps
+                    ):
+                        entry.update(self.lipschitz_estimate(a.to(self.device), b.to(self.device)))
                     self.history.append(entry)
                     bad = [k for k, v in entry.items() if isinstance(v, float) and not math.isfinite(v)]
                     if bad:
@@ -267,6 +281,8 @@ class TranslationTrainer:
     ) -> dict[str, Any]:
         cfg = self.cfg
         metrics, provenance, rows = self.evaluate(cfg.eval.seed, baseline=self.baseline is None)
+        if self.history and "lipschitz_max" in self.history[-1]:
+            metrics.update({k: v for k, v in self.history[-1].items() if k.startswith("lipschitz_")})
         if self.baseline is None:
             self.baseline = provenance.pop("identity_baseline", None)
         save_rows(rows, self.run_dir / SAMPLES_PNG)
