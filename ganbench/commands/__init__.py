@@ -2,7 +2,17 @@
 
 import argparse
 
-COMMANDS = ("train", "grid", "eval", "leaderboard", "compare", "datasets", "weights", "recipes")
+COMMANDS = (
+    "train",
+    "grid",
+    "eval",
+    "leaderboard",
+    "compare",
+    "datasets",
+    "weights",
+    "recipes",
+    "validate_metrics",
+)
 
 
 def add_set_option(parser: argparse.ArgumentParser, scope: str) -> None:
