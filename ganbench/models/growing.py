@@ -12,8 +12,10 @@ The growing contract, between the trainer's schedule and a family's networks:
   Real and fake therefore meet D through the same downsampling, the trainer, the data stream and
   the evaluation never see the current resolution, and an evaluation during growth scores the
   nearest-upsampled images at the target resolution.
-* The growth state is a pure function of the training step (the schedule), so it is not saved in
-  checkpoints: resume calls ``set_growth`` again from the step.
+* The growth state is a pure function of the training step (the schedule, ``training/growing.py``),
+  so it is not saved in checkpoints: resume calls ``set_growth`` again from the step. During a
+  fade-in the trainer blends the real images the same way as G's output ((1 − α)·the previous
+  resolution upsampled + α·the current one), as the paper does; the networks need not.
 
 The equalised-learning-rate layers (§4.1): weights are stored as N(0, 1) / lr_mul and scaled at
 run time by ``lr_mul · gain / sqrt(fan_in)`` (He's constant), so Adam's per-parameter step sizes are

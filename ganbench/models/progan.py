@@ -40,7 +40,7 @@ from ganbench.models.growing import (
     fade,
     to_resolution,
 )
-from ganbench.models.layers import DiscriminatorHead, MinibatchStdDev, require_labels
+from ganbench.models.layers import MinibatchStdDev, require_labels
 from ganbench.registries import LIPSCHITZ, MODELS
 
 RESOLUTIONS = (8, 16, 32, 64, 128, 256, 512, 1024)
@@ -184,7 +184,7 @@ class ProGANDiscriminator(_Growth, nn.Module):
         self.mbstd = MinibatchStdDev(minibatch_std_group) if minibatch_std else None
         self.conv4 = conv(c4 + (1 if minibatch_std else 0), c4, 3)
         self.dense = linear(c4 * 16, c4)
-        self.head = DiscriminatorHead(c4, conditioning, num_classes)
+        self.head = _Head(c4, conditioning, num_classes, linear)
 
     @staticmethod
     def plan(resolution: int, ch: int = 512, **_: Any) -> dict[int, int]:
@@ -213,6 +213,27 @@ class ProGANDiscriminator(_Growth, nn.Module):
         return DOutput(logits, class_logits, h) if return_aux else logits
 
 
+class _Head(nn.Module):
+    """D's last dense layer to the logit (gain 1, as the paper's), plus by conditioning a projection
+    term ⟨embed(y), h⟩ (Miyato & Koyama 2018) or an auxiliary classifier (the authors' code). Not
+    the shared DiscriminatorHead: its plain linear layer would learn at another rate than the
+    equalised layers around it."""
+
+    def __init__(self, features: int, conditioning: str, num_classes: int | None, linear: Any) -> None:
+        super().__init__()
+        self.linear = linear(features, 1, gain=1.0)
+        self.embed = nn.Embedding(num_classes, features) if conditioning == "projection" else None
+        if self.embed is not None:
+            nn.init.normal_(self.embed.weight, 0.0, 1.0 / math.sqrt(features))  # the logit's scale
+        self.classifier = linear(features, num_classes, gain=1.0) if conditioning == "acgan" else None
+
+    def forward(self, h: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        logits = self.linear(h).squeeze(1)
+        if self.embed is not None:
+            logits = logits + (self.embed(y) * h).sum(1)
+        return logits, self.classifier(h) if self.classifier is not None else None
+
+
 def _he_conv(c_in: int, c_out: int, k: int) -> nn.Conv2d:
     conv = nn.Conv2d(c_in, c_out, k, padding=k // 2)
     nn.init.normal_(conv.weight, 0.0, math.sqrt(2) / math.sqrt(c_in * k * k))  # He's constant, static
@@ -220,9 +241,9 @@ def _he_conv(c_in: int, c_out: int, k: int) -> nn.Conv2d:
     return conv
 
 
-def _he_linear(f_in: int, f_out: int) -> nn.Linear:
+def _he_linear(f_in: int, f_out: int, gain: float = math.sqrt(2)) -> nn.Linear:
     lin = nn.Linear(f_in, f_out)
-    nn.init.normal_(lin.weight, 0.0, math.sqrt(2) / math.sqrt(f_in))
+    nn.init.normal_(lin.weight, 0.0, gain / math.sqrt(f_in))
     nn.init.zeros_(lin.bias)
     return lin
 

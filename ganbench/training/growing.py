@@ -21,12 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 
 from ganbench.config import RunConfig
 from ganbench.data.stream import derived_seed
 from ganbench.errors import GanbenchError
-from ganbench.models.growing import grows
+from ganbench.models.growing import grows, to_resolution
 
 
 @dataclass(frozen=True)
@@ -111,10 +112,12 @@ class Schedule:
 
 
 class Growth:
-    """Sets G, D (and G's EMA copy) to the schedule's resolution and α; checks they can grow."""
+    """Sets G, D (and G's EMA copy) to the schedule's resolution and α; checks they can grow; fades
+    the real images in as G's output fades in."""
 
     def __init__(self, schedule: Schedule, nets: list[nn.Module]) -> None:
         self.schedule, self.nets = schedule, nets
+        self.state: GrowthState | None = None
         if not schedule.grows:
             return
         resolutions = [p.resolution for p in schedule.phases]
@@ -129,7 +132,20 @@ class Growth:
                 )
 
     def apply(self, state: GrowthState) -> None:
+        self.state = state
         if not self.schedule.grows:
             return
         for net in self.nets:
             net.set_growth(net.growth_resolutions.index(state.resolution), state.alpha)
+
+    def blend_reals(self, real: torch.Tensor) -> torch.Tensor:
+        """During a fade-in, the real images D sees are blended like G's output (Karras et al. 2018,
+        Figure 2 and the authors' ``process_reals``): (1 − α)·the previous resolution upsampled +
+        α·the current one, back at full resolution (D pools it down exactly). Identity otherwise."""
+        s = self.state
+        if s is None or s.resolution is None or s.alpha >= 1.0:
+            return real
+        previous = self.schedule.phases[s.phase - 1].resolution
+        x = to_resolution(real, s.resolution)
+        low = to_resolution(to_resolution(x, previous), s.resolution)
+        return to_resolution(torch.lerp(low, x, s.alpha), real.shape[-1])

@@ -217,6 +217,7 @@ class Trainer:
         for _ in range(cfg.train.n_critic):
             real, y_real = next(batches)
             real, y_real = self._to_device(real), self._to_device(y_real)
+            real = self.growth.blend_reals(real)  # faded in like G's output (growing only)
             z, y_fake = self.latents(len(real))  # the batch size of this step (growing changes it)
             with torch.no_grad(), self.autocast():
                 fake = self.G_run(z, y_fake)

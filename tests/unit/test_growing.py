@@ -20,7 +20,7 @@ from ganbench.models.progan import ProGAN, ProGANDiscriminator, ProGANGenerator,
 from ganbench.objectives.drift import Drift
 from ganbench.objectives.lipschitz import SpectralNormalization
 from ganbench.objectives.objective import StepContext
-from ganbench.training.growing import Schedule
+from ganbench.training.growing import Growth, Schedule
 
 # --- layers ------------------------------------------------------------------------------------
 
@@ -377,3 +377,19 @@ def test_drift_term():
     with pytest.raises(ConfigError, match="epsilon must be >= 0"):
         Drift(epsilon=-1.0)
     assert math.isclose(Drift().epsilon, 0.001)
+
+
+def test_real_images_fade_in_like_the_generator():
+    s = Schedule(_cfg())  # batch 10: 4×4 for 20 steps, 8×8 from step 20, fading in over 10 steps
+    growth = Growth(s, [])
+    real = torch.randn(4, 1, 32, 32)
+    growth.apply(s.at(5))
+    assert growth.blend_reals(real) is real  # the first phase: nothing to fade
+    growth.apply(s.at(20))  # α = 0: the previous resolution (4×4), upsampled
+    assert torch.allclose(growth.blend_reals(real), to_resolution(to_resolution(real, 4), 32), atol=1e-6)
+    growth.apply(s.at(25))  # α = 0.5
+    at8, at4 = to_resolution(real, 8), to_resolution(to_resolution(real, 4), 8)
+    blended = growth.blend_reals(real)
+    assert torch.allclose(to_resolution(blended, 8), 0.5 * at4 + 0.5 * at8, atol=1e-6)
+    growth.apply(s.at(30))  # α = 1: the images as they are (D pools them to 8×8 itself)
+    assert growth.blend_reals(real) is real
