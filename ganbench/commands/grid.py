@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections import Counter
+from typing import Any
 
 from ganbench.commands import add_set_option
 
@@ -38,14 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # imported here, not at the top: building the parser for --help must not import torch (startup latency)
-    from tqdm.auto import tqdm
-
     from ganbench.registries import EXECUTORS, load_all
-    from ganbench.runners.driver import run_grid
-    from ganbench.runners.grid import EXECUTOR_FLAGS, accepts, executor_options, load_grid
-    from ganbench.runners.lock import describe
-    from ganbench.runners.run import check_results_dir, is_done, run_dir_for
-    from ganbench.training.checkpoint import set_aside_corrupt
+    from ganbench.runners.grid import EXECUTOR_FLAGS, executor_options, load_grid
+    from ganbench.runners.run import check_results_dir
 
     load_all()
     if args.workers is not None and args.workers < 1:
@@ -59,22 +55,66 @@ def run(args: argparse.Namespace) -> int:
     results = grid.results_dir(args.results)
     if not args.dry_run:
         check_results_dir(results, "--results" if args.results else f"results folder of {args.grid}")
-    todo = [cfg for cfg in grid.runs if not is_done(cfg, results)]
-    skipped = len(grid.runs) - len(todo)
-    print(f"grid {grid.name}: {len(grid.runs)} runs, {skipped} already done, {len(todo)} to run -> {results}")
+    failed = _run_stage(args, grid.name, grid.runs, results, executor, options)
+    if grid.search is not None:  # protocol: search: the best trial per method, re-run over the seeds
+        stage2 = grid.followups(results)
+        print(
+            f"search: best of {grid.search.trials} trials per method, re-run at seeds "
+            f"{list(grid.search.rerun_seeds)}: {len(stage2.runs)} runs for {len(stage2.best)} methods"
+            + (f"; {len(stage2.waiting)} methods still wait for their trials" if stage2.waiting else "")
+        )
+        if stage2.runs:
+            failed += _run_stage(args, f"{grid.name} re-runs", stage2.runs, results, executor, options)
+        if stage2.waiting:
+            print(
+                f"  waiting: {', '.join(stage2.waiting[:5])}{' …' if len(stage2.waiting) > 5 else ''}: "
+                f"their trials have no records yet; run `ganbench grid {args.grid}` again when they finish"
+            )
+    if args.leaderboard:
+        from ganbench.reporting.writers import write_leaderboard
+
+        paths = write_leaderboard(
+            results, results / "leaderboard", title=f"{grid.name} leaderboard", row_keys=grid.row_keys()
+        )
+        print(f"leaderboard: {paths['markdown']}")
+        if grid.search is not None:
+            from ganbench.reporting.search import write_search_leaderboard
+
+            search_paths = write_search_leaderboard(results, results / "leaderboard")
+            print(f"search leaderboard: {search_paths['markdown']}")
+    return 1 if failed else 0
+
+
+def _run_stage(
+    args: argparse.Namespace, name: str, runs: list, results: Any, executor: Any, options: dict
+) -> int:
+    """Run ``runs`` (skipping finished ones) with a progress bar and a summary; returns the number
+    of failed runs."""
+    from tqdm.auto import tqdm
+
+    from ganbench.runners.driver import run_grid
+    from ganbench.runners.grid import accepts
+    from ganbench.runners.lock import describe
+    from ganbench.runners.run import is_done, run_dir_for
+    from ganbench.training.checkpoint import set_aside_corrupt
+
+    options = dict(options)
+    todo = [cfg for cfg in runs if not is_done(cfg, results)]
+    skipped = len(runs) - len(todo)
+    print(f"grid {name}: {len(runs)} runs, {skipped} already done, {len(todo)} to run -> {results}")
     if args.restart_corrupt and not args.dry_run:
         for cfg in todo:
             aside = set_aside_corrupt(run_dir_for(cfg, results))
             if aside is not None:
                 print(f"  restart  {cfg.run_id}: unreadable last.pt kept as {aside.name}; from step 0")
     if args.dry_run:
-        for cfg in grid.runs:
+        for cfg in runs:
             print(f"  {'skip' if cfg not in todo else 'run '}  {cfg.run_id}")
         return 0
     counts: Counter = Counter()
     failures: list[dict] = []
     t0 = time.perf_counter()
-    bar = tqdm(total=len(todo), desc=f"grid {grid.name}", unit="run", file=sys.stdout, dynamic_ncols=True)
+    bar = tqdm(total=len(todo), desc=f"grid {name}", unit="run", file=sys.stdout, dynamic_ncols=True)
 
     live: dict = {}  # running / queued counts, from executors that report them
     retried: list[dict] = []
@@ -107,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     bar.close()
     elsewhere = f", {counts['elsewhere']} done by another driver" if counts["elsewhere"] else ""
     print(
-        f"grid {grid.name} in {time.perf_counter() - t0:.0f}s: {counts['finished']} finished, "
+        f"grid {name} in {time.perf_counter() - t0:.0f}s: {counts['finished']} finished, "
         f"{skipped} skipped, {counts['diverged']} diverged, {counts['failed']} failed{elsewhere}"
     )
     for res in retried:
@@ -116,11 +156,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {res['status']:8s} {res['run_id']}: {res['error']}")
     if failures:
         print(f"  each run's log: {results}/<run id>/run.log")
-    if args.leaderboard:
-        from ganbench.reporting.writers import write_leaderboard
-
-        paths = write_leaderboard(
-            results, results / "leaderboard", title=f"{grid.name} leaderboard", row_keys=grid.row_keys()
-        )
-        print(f"leaderboard: {paths['markdown']}")
-    return 1 if counts["failed"] else 0
+    return counts["failed"]

@@ -27,11 +27,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ganbench.reporting.search import search_frame, write_search_leaderboard
     from ganbench.reporting.writers import write_leaderboard
 
     out = Path(args.out) if args.out else Path(args.results) / "leaderboard"
     try:
         paths = write_leaderboard(args.results, out, args.title, args.rows, args.metrics, not args.no_figure)
+        if not search_frame(args.results).empty:  # a protocol: search grid: best-of-N and its trials too
+            found = write_search_leaderboard(args.results, out, args.metrics)
+            paths.update({f"search {kind}": path for kind, path in found.items()})
     except (FileNotFoundError, ValueError) as e:
         raise GanbenchError(str(e)) from e
     print(paths["markdown"].read_text())

@@ -10,25 +10,47 @@ axes:                          # the cartesian product of these, in this order
 overrides:                     # applied to every run whose values match `when`
   - when: {objective.lipschitz: clip}
     set: {optim.name: rmsprop}
+protocol: shared               # shared (default) | paper | search: how methods are compared
 ```
 Every run is validated before anything runs; an error names the grid file and the run's values.
+
+Comparison protocols (``protocol:``), reported separately (each grid has its own results folder):
+
+- ``shared``: every method at the grid's one setting (its base and overrides).
+- ``paper``: each method at its paper's settings, from the cited table in ``runners/paper.py``
+  (applied after the grid's overrides; ``--set`` still wins).
+- ``search``: an equal-budget random search per method (``search:`` block, ``runners/search.py``):
+  the grid's runs are N trials per method; once a method's trials have records, its best trial is
+  re-run over K seeds (:meth:`Grid.followups`, which ``ganbench grid`` runs as a second stage).
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from ganbench.config import RunConfig, config_from_dict, load_recipe_dict
 from ganbench.errors import ConfigError
+from ganbench.runners import paper
+from ganbench.runners.search import (
+    FollowUps,
+    Search,
+    accepts,
+    check_space_used,
+    followups,
+    parse_search,
+    trial_config,
+)
 from ganbench.schema import check_key, deep_merge, get_dotted, load_yaml, parse_override, set_dotted
 
-_GRID_KEYS = ("name", "base", "axes", "overrides", "results")
+_GRID_KEYS = ("name", "base", "axes", "overrides", "results", "protocol", "search")
+PROTOCOLS = ("shared", "paper", "search")
+
+__all__ = ["EXECUTOR_FLAGS", "Grid", "accepts", "executor_options", "load_grid"]
 
 
 @dataclass
@@ -38,6 +60,16 @@ class Grid:
     runs: list[RunConfig]
     results: Path | None  # the grid's default results folder, if it names one
     axes: tuple[str, ...] = ()  # the config keys the grid varies, in file order
+    protocol: str = "shared"
+    search: Search | None = None
+    methods: dict[str, list[RunConfig]] = field(default_factory=dict)  # search: method -> its N trials
+
+    def followups(self, results_dir: str | Path) -> FollowUps:
+        """Stage 2 of a search grid: the best trial of each method whose trials are done, at the
+        rerun seeds (none for other protocols)."""
+        if self.search is None:
+            return FollowUps([], [], {})
+        return followups(self.search, self.methods, results_dir)
 
     def row_keys(self) -> list[str] | None:
         """The axes a leaderboard compares (seeds are averaged, datasets are column groups)."""
@@ -66,12 +98,28 @@ def load_grid(path: str | Path, sets: list[str] | None = None) -> Grid:
         raise ConfigError(f"{path}: axes must map config keys to non-empty lists of values")
     overrides = _overrides(spec.get("overrides") or [], path)
     sets = [parse_override(s) for s in sets or []]
+    protocol = spec.get("protocol", "shared")
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"{path}: protocol {protocol!r}; valid choices: {', '.join(PROTOCOLS)}")
+    if (protocol == "search") != ("search" in spec):
+        raise ConfigError(
+            f"{path}: a search: block goes with protocol: search (and protocol: search needs one); "
+            f"this grid has protocol {protocol!r} and {'a' if 'search' in spec else 'no'} search: block"
+        )
+    search = parse_search(spec["search"], path) if protocol == "search" else None
+    if search is not None and "seed" in axes:
+        raise ConfigError(
+            f"{path}: protocol: search trains its trials at the recipe's seed and re-runs the best at "
+            f"search.rerun_seeds {list(search.rerun_seeds)}; remove the seed axis"
+        )
 
     defaults = RunConfig().to_dict()
     runs: list[RunConfig] = []
     seen: dict[str, str] = {}
     matched = [0] * len(overrides)
     keys = list(axes)
+    methods: dict[str, list[RunConfig]] = {}
+    method_data: list[dict[str, Any]] = []
     for values in itertools.product(*(axes[k] for k in keys)):
         combo = dict(zip(keys, values))
         data = copy.deepcopy(base)
@@ -83,17 +131,47 @@ def load_grid(path: str | Path, sets: list[str] | None = None) -> Grid:
                 matched[i] += 1
                 for key, value in ov["set"].items():
                     set_dotted(data, key, value)
+        label = ", ".join(f"{k}={v}" for k, v in combo.items())
+        if protocol == "paper":
+            _apply_paper_settings(data, defaults, f"{path} (run {label})")
         for key, value in sets:
             set_dotted(data, key, value)
-        label = ", ".join(f"{k}={v}" for k, v in combo.items())
-        cfg = config_from_dict(data, f"{path} (run {label})")
-        if cfg.run_id in seen:
-            continue  # two axis points that give the same config are one run
-        seen[cfg.run_id] = label
-        runs.append(cfg)
+        where = f"{path} (run {label})"
+        if search is None:
+            cfgs = [config_from_dict(data, where)]
+        else:
+            cfgs = [trial_config(search, t, data, where) for t in range(search.trials)]
+            methods[label or "all"] = cfgs
+            method_data.append(data)
+        for cfg in cfgs:
+            if cfg.run_id in seen:
+                continue  # two axis points that give the same config are one run
+            seen[cfg.run_id] = label
+            runs.append(cfg)
     _check_all_matched(overrides, matched, runs, path)
+    if search is not None:
+        check_space_used(search, method_data)
     results = spec.get("results")
-    return Grid(name, path, runs, (path.parent / results) if results else None, tuple(keys))
+    return Grid(
+        name, path, runs, (path.parent / results) if results else None, tuple(keys), protocol, search, methods
+    )
+
+
+def _apply_paper_settings(data: dict[str, Any], defaults: dict[str, Any], where: str) -> None:
+    """``protocol: paper``: the cited table's settings for this run's method (runners/paper.py)."""
+    entries = paper.matching(data, lambda d, k: get_dotted(d, k, get_dotted(defaults, k)))
+    if not entries:
+        method = {
+            k: get_dotted(data, k, get_dotted(defaults, k)) for k in ("objective.loss", "objective.lipschitz")
+        }
+        known = "; ".join(", ".join(f"{k}={v}" for k, v in e.when.items()) for e in paper.PAPER_SETTINGS)
+        raise ConfigError(
+            f"{where}: protocol: paper has no published settings for {method}; the table "
+            f"(ganbench/runners/paper.py) covers: {known}"
+        )
+    for entry in entries:
+        for key, value in entry.set.items():
+            set_dotted(data, key, value)
 
 
 def check_grid_name(name: Any, path: Path) -> str:
@@ -166,12 +244,6 @@ EXECUTOR_FLAGS = {
     "cpus": "--cpus-per-run",
     "gpus": "--gpus-per-run",
 }
-
-
-def accepts(executor: Callable[..., Any], kwarg: str) -> bool:
-    """Whether ``executor`` takes keyword ``kwarg``: an executor's signature is its option schema."""
-    params = inspect.signature(executor).parameters
-    return kwarg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def executor_options(executor: Callable[..., Any], name: str, given: dict[str, Any]) -> dict[str, Any]:
