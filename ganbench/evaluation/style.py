@@ -334,19 +334,23 @@ def path_lengths(
     for i in tqdm(range(0, n, batch_size), disable=not progress, desc=f"PPL {space}", leave=False):
         b = min(batch_size, n - i)
         z = torch.randn(2 * b, G.z_dim, generator=gen)
-        t = torch.rand(b, generator=gen) if sampling == "full" else torch.zeros(b)
+        # t in float64: t + ε loses no digits of the ε step before the cast to the latents' dtype
+        t = (torch.rand(b, generator=gen) if sampling == "full" else torch.zeros(b)).double()
         k = getattr(G, "num_classes", None)
         y = torch.randint(k, (b,), generator=gen).to(dev) if k else None  # one label for both ends
         z0, z1, t = z[0::2].to(dev), z[1::2].to(dev), t.to(dev)
         if space == "z":
-            ze = torch.cat([slerp(z0, z1, t), slerp(z0, z1, t + epsilon)])
+            ze = torch.cat([slerp(z0, z1, t.to(z0.dtype)), slerp(z0, z1, (t + epsilon).to(z0.dtype))])
             w = G.mapping(ze, torch.cat([y, y]) if y is not None else None)
         else:
             w01 = G.mapping(torch.cat([z0, z1]), torch.cat([y, y]) if y is not None else None)
             w0, w1 = w01[:b], w01[b:]
             tt = t[:, None]
-            w = torch.cat([torch.lerp(w0, w1, tt), torch.lerp(w0, w1, tt + epsilon)])
-        images = G.synthesis(G.broadcast(w)).float()
+            w = torch.cat(
+                [torch.lerp(w0, w1, tt.to(w0.dtype)), torch.lerp(w0, w1, (tt + epsilon).to(w0.dtype))]
+            )
+        images = G.synthesis(G.broadcast(w))
+        images = images if images.dtype == torch.float64 else images.float()  # at least float32
         if crop:
             images = ppl_crop(images)
         if images.shape[2] > 256:
@@ -396,20 +400,18 @@ class LPIPSDistance(Distance):
         lin_path = Path(lpips.__file__).parent / "weights" / "v0.1" / "vgg.pth"
         lin = torch.load(lin_path, map_location="cpu", weights_only=True)
         self.lin_file, self.lin_hash = str(lin_path), W.file_sha256(lin_path)
-        backbone = {}
+        state = net.state_dict()  # the constants (input scaling) as the package builds them
+        unknown = sorted(set(lin) - set(state))
+        if unknown:
+            raise WeightsError(f"{lin_path}: LPIPS linear weights {unknown} do not fit the VGG network")
+        state.update(lin)
+        for i in range(5):  # ``lins`` lists the same layers as lin0..lin4
+            state[f"lins.{i}.model.1.weight"] = lin[f"lin{i}.model.1.weight"]
         if vgg_state is not None:
             # lpips keeps torchvision's layer indices inside its slices: net.sliceK.<i>.* = features.<i>.*
             for name in net.net.state_dict():
-                backbone[f"net.{name}"] = vgg_state[f"features.{name.split('.', 1)[1]}"]
-        missing, unexpected = net.load_state_dict({**lin, **backbone}, strict=False)
-        if (
-            unexpected
-            or any(not k.startswith("net.") for k in missing)
-            or (vgg_state is not None and missing)
-        ):
-            raise WeightsError(
-                f"LPIPS weights do not fit the network: missing {missing}, unexpected {unexpected}"
-            )
+                state[f"net.{name}"] = vgg_state[f"features.{name.split('.', 1)[1]}"]
+        net.load_state_dict(state)
         self.net = net.eval().requires_grad_(False).to(device)
 
     def __call__(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
