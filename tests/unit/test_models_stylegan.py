@@ -5,12 +5,13 @@ validation."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from ganbench.config import DataConfig, ModelConfig, ObjectiveConfig, RunConfig
+from ganbench.config import DataConfig, ModelConfig, ObjectiveConfig, RunConfig, load_config
 from ganbench.data.base import DataSource
 from ganbench.errors import ConfigError
 from ganbench.models.growing import to_resolution
@@ -402,3 +403,34 @@ def test_gradient_penalties_reach_the_input_through_every_layer() -> None:
     assert g.shape == x.shape and float(g.detach().abs().sum()) > 0
     g.square().sum().backward()
     assert all(p.grad is not None for p in D.from_rgb[-1].parameters())
+
+
+# --- the recipes ---------------------------------------------------------------------------------
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+
+
+@pytest.mark.parametrize("name", ["fmnist/stylegan.yaml", "cifar10/stylegan.yaml", "celeba/stylegan.yaml"])
+def test_paper_recipes_carry_the_papers_hyperparameters(name: str) -> None:
+    path = RECIPES / name
+    c = load_config(path)
+    header = "".join(line for line in path.read_text().splitlines(keepends=True) if line.startswith("#"))
+    assert "Karras, Laine & Aila 2019" in header and "§" in header and "networks_stylegan.py" in header
+    g = c.model.g
+    assert (c.model.z_dim, g["w_dim"], g["mapping_layers"], g["mapping_lr_mul"]) == (512, 512, 8, 0.01)
+    assert (g["fmap_base"], g["fmap_max"], g["style_mixing_prob"], g["w_avg_beta"]) == (8192, 512, 0.9, 0.995)
+    assert (c.objective.loss, c.objective.lipschitz) == ("nonsaturating", "r1")
+    assert c.objective.lipschitz_params["gamma"] == (5.0 if c.data.name == "celeba" else 10.0)
+    assert (c.optim.lr_g, c.optim.lr_d, tuple(c.optim.betas)) == (1e-3, 1e-3, (0.0, 0.99))
+    grow = c.train.growing
+    assert grow.resolutions[0] == 8 and grow.resolutions[-1] == c.data.resolution
+    assert (grow.fade_images, grow.stabilise_images) == (600_000, 600_000)
+    assert grow.batch_sizes[:3] == [256, 128, 64]
+    # the EMA half-life of 10k images at the last resolution's batch (G_smoothing_kimg 10)
+    assert c.train.ema_decay == pytest.approx(0.5 ** (grow.batch_sizes[-1] / 10_000), abs=1e-4)
+
+
+def test_cpu_recipe_grows_to_fashion_mnist_resized_to_32() -> None:
+    c = load_config(RECIPES / "fmnist/stylegan-cpu.yaml")
+    assert (c.data.name, c.data.resolution, c.model.name) == ("fashion-mnist", 32, "stylegan")
+    assert c.train.growing.resolutions == [8, 16, 32] and c.runtime.device == "cpu"
