@@ -287,7 +287,8 @@ def _growth_marks(ax: Any, evals: pd.DataFrame) -> None:
     for x, res in growth_changes(evals):
         ax.axvline(x, color="0.55", linewidth=0.6, zorder=1)
         ax.text(x, 0.98, f" {res}×{res}", transform=ax.get_xaxis_transform(), rotation=90, fontsize=6,
-                va="top", ha="right", color="0.35")  # fmt: skip
+                va="top", ha="right", color="0.35",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5})  # fmt: skip
 
 
 def _is_true(value: Any) -> bool:
