@@ -199,6 +199,8 @@ EXPECTED_RUNS = {
     "pacgan-table1-5epochs.yaml": 8,
     "toy-paper.yaml": 150,
     "toy-search.yaml": 500,
+    "fmnist-growing.yaml": 18,
+    "fmnist-growing-smoke.yaml": 2,  # progan, stylegan
 }
 # Settings a grid varies by design: its protocol gives each method its own (paper: the cited table;
 # search: the draws), PacGAN's batch is 100 packs (100·m samples).
@@ -207,6 +209,8 @@ UNMATCHED = {
     "toy-search.yaml": ("optim", "train.n_critic", "train.batch_size"),
     "pacgan-table1.yaml": ("train.batch_size",),
     "pacgan-table1-5epochs.yaml": ("train.batch_size",),
+    # each family keeps its paper's optimiser; ProGAN its EMA and (Wasserstein rows) ε-drift
+    "fmnist-growing.yaml": ("optim", "train.ema_decay", "objective.techniques"),
 }
 # Config sections every run of a grid shares: the matched budget and evaluation.
 MATCHED = ("train.steps", "train.batch_size", "train.n_critic", "train.ema_decay", "optim", "eval")
