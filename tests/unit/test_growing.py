@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from ganbench.config import RunConfig, _canon, config_from_dict
+from ganbench.config import RunConfig, _canon, config_from_dict, load_config
 from ganbench.errors import ConfigError
 from ganbench.models.base import DOutput
 from ganbench.models.growing import EqualizedConv2d, EqualizedLinear, PixelNorm, grows, to_resolution
@@ -393,3 +394,29 @@ def test_real_images_fade_in_like_the_generator():
     assert torch.allclose(to_resolution(blended, 8), 0.5 * at4 + 0.5 * at8, atol=1e-6)
     growth.apply(s.at(30))  # α = 1: the images as they are (D pools them to 8×8 itself)
     assert growth.blend_reals(real) is real
+
+
+# --- recipes -----------------------------------------------------------------------------------
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+PROGAN_RECIPES = ["fmnist/progan.yaml", "cifar10/progan.yaml", "celeba/progan.yaml", "celeba/progan-64.yaml"]
+
+
+@pytest.mark.parametrize("name", [*PROGAN_RECIPES, "fmnist/progan-cpu.yaml"])
+def test_progan_recipes_carry_the_papers_settings(name):
+    path = RECIPES / name
+    cfg = load_config(path)
+    header = "".join(line for line in path.read_text().splitlines(keepends=True) if line.startswith("#"))
+    base_header = (RECIPES / "fmnist" / "progan.yaml").read_text() if "base:" in path.read_text() else ""
+    assert "Karras" in header + base_header and "2018" in header + base_header and "§" in header + base_header
+    assert (cfg.optim.lr_g, cfg.optim.lr_d, tuple(cfg.optim.betas)) == (1e-3, 1e-3, (0.0, 0.99))
+    assert (cfg.objective.loss, cfg.objective.lipschitz) == ("wasserstein", "gp")
+    assert cfg.objective.lipschitz_params == {"weight": 10.0}
+    assert cfg.objective.techniques == {"drift": {"epsilon": 0.001}}
+    assert cfg.train.n_critic == 1 and cfg.train.ema_decay == 0.999 and cfg.eval.use_ema
+    assert cfg.model.d["minibatch_std_group"] == 4
+    g = cfg.train.growing
+    assert g.resolutions[0] == 4 and g.resolutions[-1] == cfg.data.resolution
+    if name in PROGAN_RECIPES:  # the paper's schedule and widths (the CPU recipe scales them down)
+        assert g.fade_images == g.stabilise_images == 800_000
+        assert cfg.model.g["ch"] == cfg.model.d["ch"] == 512 and cfg.model.z_dim == 512
