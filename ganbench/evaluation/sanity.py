@@ -32,6 +32,7 @@ metrics are for.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -177,6 +178,12 @@ class SanityResult:
     not_applicable: dict[str, str]  # metric -> why it was not scored
     skipped_corruptions: dict[str, str]
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> SanityResult:
+        """The result a ``validate_metrics.json`` holds (to print or plot it again)."""
+        keys = ("config", "rows", "not_applicable", "skipped_corruptions", "provenance")
+        return cls(**{k: record[k] for k in keys})
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -334,6 +341,12 @@ def validate_metrics(
         if m.needs_labels:
             not_applicable[m.name] = "needs labelled samples; the suite scores unlabelled sets"
             continue
+        if not metrics and not m.uses_extractor:
+            not_applicable[m.name] = (
+                "does not read the feature space (the same numbers with every extractor): name it in "
+                "--metrics to check it"
+            )
+            continue
         try:  # the metric itself says whether it applies (logits, sample counts, data)
             score(clean, [m.name])
         except GanbenchError as e:
@@ -402,7 +415,12 @@ def validate_metrics(
         "seed": seed,
         "metrics": names,
     }
-    prov = {"wall_time_s": time.perf_counter() - t0, "threads": torch.get_num_threads()}
+    prov = {
+        "wall_time_s": time.perf_counter() - t0,
+        "threads": torch.get_num_threads(),
+        "load_average_1min_at_end": os.getloadavg()[0],  # the wall time means little without it
+        "extractor": EXTRACTORS.get(extractor)(**(extractor_params or {})).provenance(),
+    }
     return SanityResult(config, rows, not_applicable, skipped, prov)
 
 
@@ -420,7 +438,9 @@ def verdict_table(result: SanityResult) -> Any:
     table = frame.pivot_table(
         index="header", columns="corruption", values="verdict", aggfunc="first", sort=False
     )
-    return table[[c for c in dict.fromkeys(frame["corruption"])]]
+    table = table[[c for c in dict.fromkeys(frame["corruption"])]]
+    table.index.name, table.columns.name = "metric", None
+    return table
 
 
 def values_table(result: SanityResult, corruption: str) -> Any:
@@ -432,7 +452,8 @@ def values_table(result: SanityResult, corruption: str) -> Any:
         return pd.DataFrame()
     cols = [f"{s:g}" for s in rows[0]["strengths"]]
     data = {r["header"]: [*r["values"], r["noise_floor"], r["verdict"]] for r in rows}
-    return pd.DataFrame.from_dict(data, orient="index", columns=[*cols, "noise floor", "verdict"])
+    frame = pd.DataFrame.from_dict(data, orient="index", columns=[*cols, "noise floor", "verdict"])
+    return frame.rename_axis("metric")
 
 
 def text_report(result: SanityResult, tablefmt: str = "github") -> str:
@@ -508,7 +529,7 @@ def figure_png(result: SanityResult) -> bytes:
     fig.suptitle(f"validate-metrics: {cfg['extractor']} on {cfg['reference']} (n={cfg['n']})", fontsize=9)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format="png", dpi=60)
     plt.close(fig)
     return buf.getvalue()
 
