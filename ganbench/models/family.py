@@ -46,6 +46,7 @@ class ImageFamily:
     conditionings: ClassVar[tuple[str, ...]] = ("none",)
     unsupported: ClassVar[dict[str, str]] = {}  # conditioning -> why this family rejects it
     provides_features: ClassVar[bool] = True  # D(x, y, return_aux=True).features is set
+    packs_d_input: ClassVar[bool] = True  # build() widens D's input by d_input_multiplier (packing)
 
     # --- validation ---------------------------------------------------------------------------
     @classmethod

@@ -136,6 +136,8 @@ class MLPFamily:
     """Fully connected G and D for point data; ``model.g`` / ``model.d`` take width, depth,
     activation (D also 'maxout', with maxout_pieces), batch_norm, batch_norm_momentum, init_std."""
 
+    packs_d_input = True  # build() widens D's input by d_input_multiplier (packing)
+
     @staticmethod
     def validate(cfg: Any, where: str) -> None:
         for key, net, skip in (

@@ -38,7 +38,7 @@ from torch import nn
 
 from ganbench.errors import ConfigError
 from ganbench.objectives.objective import Term
-from ganbench.registries import CONDITIONINGS, TECHNIQUES
+from ganbench.registries import CONDITIONINGS, MODELS, TECHNIQUES
 
 # Attribute a packed D carries: samples per input (absent = 1).
 SAMPLES_PER_INPUT = "samples_per_input"
@@ -90,6 +90,14 @@ class Packing(Term):
                 f"{w}objective.techniques.packing.m={m} does not divide train.batch_size={bs}: every D batch "
                 f"(each of the train.n_critic={cfg.train.n_critic} per step) and the G batch are cut into "
                 f"packs of m samples; use a batch size that is a multiple of {m}, e.g. {bs - bs % m or m}"
+            )
+        family = MODELS.get(cfg.model.name, f"{w}model.name")
+        if not getattr(family, "packs_d_input", False):
+            able = [n for n in MODELS.names() if getattr(MODELS.get(n), "packs_d_input", False)]
+            raise ConfigError(
+                f"{w}objective.techniques.packing: the {cfg.model.name!r} family does not build its "
+                f"discriminator for packs (models/family.py: d_input_multiplier); families that do: "
+                f"{', '.join(able)}"
             )
         if CONDITIONINGS.get(cfg.model.conditioning, f"{w}model.conditioning").needs_labels:
             raise ConfigError(

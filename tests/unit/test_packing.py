@@ -241,6 +241,28 @@ def test_packing_with_a_labelled_conditioning_is_refused():
         config_from_dict(data, "recipe.yaml")
 
 
+def test_packing_with_a_family_that_cannot_build_packed_ds_is_refused(monkeypatch):
+    class NoPacks:
+        @staticmethod
+        def validate(cfg, where):
+            pass
+
+    monkeypatch.setitem(MODELS._entries, "nopacks", NoPacks)
+    data = {
+        "data": {"name": "ring8"},
+        "model": {"name": "nopacks"},
+        "objective": {"techniques": {"packing": {}}},
+    }
+    with pytest.raises(
+        ConfigError, match=r"the 'nopacks' family does not build its discriminator for packs.*mlp"
+    ):
+        config_from_dict(data, "recipe.yaml")
+
+
+def test_the_mlp_and_image_families_build_packed_ds():
+    assert all(MODELS.get(n).packs_d_input for n in ("mlp", "dcgan", "resnet", "sagan", "biggan"))
+
+
 # --- a packed run ------------------------------------------------------------------------------
 
 
