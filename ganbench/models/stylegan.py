@@ -31,7 +31,7 @@ official code uses from 128² are not used: the same up/down sampling at every r
   the full resolution.
 - **D**: the ProGAN/StyleGAN ``D_basic`` layout (fromRGB 1×1 per resolution; per block conv 3×3,
   blur, conv 3×3 then 2×2 average pool; at 4×4 minibatch standard deviation, conv 3×3, FC, FC);
-  equalised learning rate throughout.
+  equalised learning rate throughout (plain He-initialised layers under spectral norm, as ProGAN's).
 - **Conditioning**: ``none``, and ``projection`` the way the descendants do it (StyleGAN's official
   ``G_mapping`` label input, kept by StyleGAN2-ADA: a learned label embedding concatenated to z
   before the normalisation and the mapping; a projection head in D, Miyato & Koyama 2018).
@@ -64,6 +64,7 @@ from ganbench.models.growing import (
     to_resolution,
 )
 from ganbench.models.layers import MinibatchStdDev, require_labels
+from ganbench.models.progan import _he_conv, _he_linear  # ProGAN's plain He-initialised layers (under sn)
 from ganbench.registries import LIPSCHITZ, MODELS
 
 RESOLUTIONS = (8, 16, 32, 64, 128, 256, 512, 1024)
@@ -418,14 +419,23 @@ def mix_at(ws: torch.Tensor, ws2: torch.Tensor, cutoff: int) -> torch.Tensor:
     return torch.where(layer < cutoff, ws, ws2)
 
 
+def _d_conv(equalized: bool, c_in: int, c_out: int, k: int) -> nn.Module:
+    """D's convolutions (gain √2): equalised LR, or plain He-initialised ones (under spectral norm)."""
+    return EqualizedConv2d(c_in, c_out, k) if equalized else _he_conv(c_in, c_out, k)
+
+
+def _d_linear(equalized: bool, f_in: int, f_out: int, gain: float = math.sqrt(2)) -> nn.Module:
+    return EqualizedLinear(f_in, f_out, gain=gain) if equalized else _he_linear(f_in, f_out, gain)
+
+
 class DiscriminatorBlock(nn.Module):
     """conv 3×3, LeakyReLU, blur, conv 3×3 then 2×2 average pool, LeakyReLU (official D_basic)."""
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    def __init__(self, c_in: int, c_out: int, equalized: bool = True) -> None:
         super().__init__()
-        self.conv0 = EqualizedConv2d(c_in, c_in, 3)
+        self.conv0 = _d_conv(equalized, c_in, c_in, 3)
         self.blur = Blur()
-        self.conv1 = EqualizedConv2d(c_in, c_out, 3)
+        self.conv1 = _d_conv(equalized, c_in, c_out, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.leaky_relu(self.conv0(x), LRELU_SLOPE)
@@ -435,7 +445,10 @@ class DiscriminatorBlock(nn.Module):
 
 class StyleGANDiscriminator(nn.Module):
     """D_basic with progressive growing (see the module docstring); ``projection``: a label embedding's
-    inner product with the last features is added to the logit."""
+    inner product with the last features is added to the logit. ``equalized_lr`` None: equalised
+    learning rate, except under a Lipschitz method that normalises D's layers (spectral norm, the
+    family's ``d_kwargs``), where plain He-initialised layers are used, as ProGAN's family does: a
+    run-time He constant on a spectrally normalised weight would shrink every layer's norm below 1."""
 
     def __init__(
         self,
@@ -447,23 +460,26 @@ class StyleGANDiscriminator(nn.Module):
         fmap_base: int = 8192,
         fmap_max: int = 512,
         minibatch_std_group: int = 4,
+        equalized_lr: bool | None = None,
     ) -> None:
         super().__init__()
         self.plan(resolution, fmap_base=fmap_base, fmap_max=fmap_max, minibatch_std_group=minibatch_std_group)
+        eq = True if equalized_lr is None else equalized_lr
+        self.equalized_lr = eq
         self.resolution, self.conditioning = resolution, conditioning
         self.growth_resolutions = growth_resolutions(resolution)
         self.level, self.alpha = len(self.growth_resolutions) - 1, 1.0
         chans = [channels_at(r, fmap_base, fmap_max) for r in self.growth_resolutions]
-        self.from_rgb = nn.ModuleList(EqualizedConv2d(channels, c, 1) for c in chans)
+        self.from_rgb = nn.ModuleList(_d_conv(eq, channels, c, 1) for c in chans)
         # blocks[i] takes resolution growth_resolutions[i] to the one below (i >= 1)
         self.blocks = nn.ModuleList(
-            [nn.Identity()] + [DiscriminatorBlock(chans[i], chans[i - 1]) for i in range(1, len(chans))]
+            [nn.Identity()] + [DiscriminatorBlock(chans[i], chans[i - 1], eq) for i in range(1, len(chans))]
         )
         self.mbstd = MinibatchStdDev(minibatch_std_group)
         c0 = chans[0]
-        self.conv = EqualizedConv2d(c0 + 1, c0, 3)
-        self.fc = EqualizedLinear(c0 * 16, c0)
-        self.out = EqualizedLinear(c0, 1, gain=1.0)
+        self.conv = _d_conv(eq, c0 + 1, c0, 3)
+        self.fc = _d_linear(eq, c0 * 16, c0)
+        self.out = _d_linear(eq, c0, 1, gain=1.0)
         self.num_classes = num_classes if conditioning == "projection" else None
         self.embed = nn.Embedding(num_classes, c0) if self.num_classes else None
 
@@ -514,7 +530,7 @@ class StyleGAN(ImageFamily):
     """StyleGAN v1; ``model.g``: w_dim, mapping_layers, mapping_lr_mul, fmap_base, fmap_max,
     style_mixing_prob, w_avg_beta, truncation_psi, truncation_cutoff, style_eval (the final style
     evaluation's settings, :func:`ganbench.evaluation.style.check_style_eval`); ``model.d``:
-    fmap_base, fmap_max, minibatch_std_group."""
+    fmap_base, fmap_max, minibatch_std_group, equalized_lr."""
 
     name = "stylegan"
     generator = StyleGANGenerator
@@ -548,12 +564,19 @@ class StyleGAN(ImageFamily):
     @classmethod
     def check_combination(cls, cfg: Any, d: dict[str, Any], where: str) -> None:
         lip = cfg.objective.lipschitz
-        if LIPSCHITZ.get(lip).normalises_d:
+        if d.get("equalized_lr") and LIPSCHITZ.get(lip).normalises_d:
             raise ConfigError(
-                f"{where}: objective.lipschitz: {lip!r} normalises torch's own layers, and StyleGAN's D is "
-                f"built of equalised-learning-rate layers it would leave unnormalised; use r1 (the paper's), "
-                f"gp, clip or none"
+                f"{where}: model.d.equalized_lr: true cannot be combined with objective.lipschitz {lip!r}: "
+                f"it normalises torch's own layers and would leave the equalised-learning-rate ones "
+                f"unnormalised; leave equalized_lr unset (plain He-initialised layers under {lip}) or false"
             )
+
+    @classmethod
+    def d_kwargs(cls, cfg: Any) -> dict[str, Any]:
+        d = dict(cfg.model.d)
+        if d.get("equalized_lr") is None:
+            d["equalized_lr"] = not LIPSCHITZ.get(cfg.objective.lipschitz).normalises_d
+        return d
 
     @classmethod
     def build(cls, cfg: Any, data: Any) -> tuple[nn.Module, nn.Module]:

@@ -15,6 +15,7 @@ from ganbench.config import DataConfig, ModelConfig, ObjectiveConfig, RunConfig,
 from ganbench.data.base import DataSource
 from ganbench.errors import ConfigError
 from ganbench.models.growing import to_resolution
+from ganbench.models.layers import has_spectral_norm
 from ganbench.models.stylegan import (
     AdaIN,
     Blur,
@@ -23,7 +24,7 @@ from ganbench.models.stylegan import (
     channels_at,
     mix_at,
 )
-from ganbench.registries import MODELS, load_all
+from ganbench.registries import LIPSCHITZ, MODELS, load_all
 
 load_all()
 
@@ -350,9 +351,20 @@ def test_rejected_conditionings_give_the_reason(cond: str, why: str) -> None:
         cfg(cond).validate("recipe.yaml")
 
 
-def test_spectral_norm_is_rejected_with_the_reason() -> None:
-    with pytest.raises(ConfigError, match="objective.lipschitz: 'sn'.*equalised-learning-rate"):
-        cfg(lipschitz="sn").validate("recipe.yaml")
+def test_spectral_norm_uses_plain_he_layers_and_normalises_them_all() -> None:
+    c = cfg(lipschitz="sn", d={"fmap_base": 64, "fmap_max": 16}).validate()
+    _, D = MODELS.get("stylegan").build(c, Images(32))
+    assert not D.equalized_lr
+    D = LIPSCHITZ.get("sn")().prepare(D)
+    layers = [m for m in D.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) == 4 + 2 * 3 + 3 and all(has_spectral_norm(m) for m in layers)
+    assert D(torch.randn(2, 1, 32, 32)).shape == (2,)
+    _, D_r1 = MODELS.get("stylegan").build(cfg(d={"fmap_base": 64, "fmap_max": 16}).validate(), Images(32))
+    assert D_r1.equalized_lr
+    with pytest.raises(
+        ConfigError, match="model.d.equalized_lr: true cannot be combined with objective.lipschitz 'sn'"
+    ):
+        cfg(lipschitz="sn", d={"equalized_lr": True}).validate("recipe.yaml")
 
 
 @pytest.mark.parametrize("resolution", [32, None])
