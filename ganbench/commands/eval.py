@@ -24,6 +24,9 @@ SOURCE is one of (detected; --kind forces it):
                generator. THIS IMPORTS AND RUNS THAT PYTHON CODE: use it on code you trust
   run          a ganbench run folder (record.json + checkpoints/); best.pt else last.pt,
                EMA weights when present
+With a translation dataset as --reference (e.g. fmnist-edges2garment), SOURCE is a translator
+(a TorchScript file or module:factory) applied to that dataset's held-out A images
+(docs/translation.md).
 """
 
 
@@ -205,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
 
     _check_pairs_figure(args)
     with _warnings_as_lines():
-        result = _evaluate(evaluate, args)
+        result = _evaluate_translator(args) if _translates(args) else _evaluate(evaluate, args)
         if args.pairs_figure:
             _pairs_figure(args, result)
     record = result.to_record()
@@ -275,8 +278,18 @@ def _print_table(tabulate: Any, result: Any, file: Any) -> None:
         for k, v in result.metrics.items()
         if isinstance(v, (int, float))
     ]
-    print(tabulate(rows, headers=["metric", "value"], tablefmt="github"), file=file)
     prov, cfg = result.provenance, result.settings
+    if "translator" in prov:  # a translator's evaluation (evaluation/translation.py)
+        base = prov.get("identity_baseline") or {}  # the do-nothing translator, beside each value
+        rows = [[k, v, f"{base[k]:.6g}" if isinstance(base.get(k), float) else ""] for k, v in rows]
+        print(tabulate(rows, headers=["metric", "value", "identity"], tablefmt="github"), file=file)
+        print(
+            f"\n{prov['n_translated']} {cfg['reference']}/{cfg['split']} A images translated "
+            f"(seed {cfg['seed']}) vs {prov['n_reference']} B images; extractor {prov['extractor']}",
+            file=file,
+        )
+        return
+    print(tabulate(rows, headers=["metric", "value"], tablefmt="github"), file=file)
     ex, ref = prov["extractor"], prov["reference"] or {}
     print(
         f"\n{prov.get('n_fake', prov.get('n_fake_labelled'))} samples (seed {cfg['seed']}) vs "
@@ -286,6 +299,35 @@ def _print_table(tabulate: Any, result: Any, file: Any) -> None:
     )
     if prov["source"].get("range_warning"):
         print(f"warning: {prov['source']['range_warning']}", file=file)
+
+
+def _translates(args: argparse.Namespace) -> bool:
+    """Whether SOURCE is a translator: the reference is a translation dataset (asked of it)."""
+    from ganbench.registries import DATASETS, load_all
+
+    load_all()
+    return bool(args.reference) and DATASETS.get(args.reference, "--reference").kind == "translation"
+
+
+def _evaluate_translator(args: argparse.Namespace) -> Any:
+    from ganbench.evaluation.translation import evaluate_translator_spec
+
+    if args.pairs_figure or args.bootstrap:
+        raise ConfigError("--pairs-figure and --bootstrap are not available for translators")
+    return evaluate_translator_spec(
+        args.source,
+        args.reference,
+        metrics=args.metrics,
+        extractor=args.extractor,
+        extractor_params=_extractor_params(args),
+        n=args.n,
+        seed=args.seed,
+        split=args.split,
+        n_real=args.n_real,
+        root=args.root,
+        resolution=args.resolution,
+        device=args.device,
+    )
 
 
 def _evaluate(evaluate: Any, args: argparse.Namespace) -> Any:

@@ -19,8 +19,10 @@ translator), the number a trained translator must beat.
 from __future__ import annotations
 
 import json
+import warnings
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -31,8 +33,10 @@ from ganbench.evaluation.images import DEFAULT_BATCH_SIZE, build_extractor
 from ganbench.evaluation.inputs import EvalInputs
 from ganbench.evaluation.metric import Output, compute_metrics, declare_outputs, get_metric
 from ganbench.evaluation.sources import float_to_uint8
+from ganbench.evaluation.sources.generator import load_factory
 from ganbench.evaluation.statistics import extract_features
 from ganbench.evaluation.translation_metrics import per_image_l1
+from ganbench.io import sha256_file
 
 declare_outputs(64, Output("cycle_l1", "lower", display="cycle L1"))
 
@@ -163,3 +167,100 @@ def evaluate_translator(
             )
     k = min(SAMPLE_ROWS, n)
     return metrics, provenance, torch.stack([c[:k] for c in columns], 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# an external translator: ``ganbench eval TRANSLATOR --reference <translation dataset>``
+
+
+def load_translator(spec: str) -> tuple[Translator, dict[str, Any]]:
+    """A translator from a TorchScript file (``torch.jit.save``) or ``module:factory`` /
+    ``file.py:factory`` (``factory()`` returns it: this imports and runs that code, as the callable
+    generator source does). Returns it and its description for the record."""
+    path = Path(spec)
+    if path.is_file():
+        try:
+            with warnings.catch_warnings():  # torch >= 2.10 deprecates TorchScript; still a format we read
+                warnings.simplefilter("ignore", FutureWarning)
+                module = torch.jit.load(str(path), map_location="cpu")
+        except Exception as e:  # noqa: BLE001 - torch raises RuntimeError/ValueError for other files
+            raise SourceError(
+                f"translator {path}: not a TorchScript file ({type(e).__name__}); save it with "
+                f"torch.jit.save(torch.jit.script(G), path), or name a factory as module:callable"
+            ) from None
+        return module, {"kind": "torchscript", "path": str(path.resolve()), "sha256": sha256_file(path)}
+    if ":" not in spec:
+        raise SourceError(
+            f"translator {spec!r}: no such file; a translator is a TorchScript file or "
+            f"package.module:factory / path/to/file.py:factory"
+        )
+    factory = load_factory(spec)
+    try:
+        translator = factory()
+    except Exception as e:
+        raise SourceError(f"translator {spec}: the factory raised {type(e).__name__}: {e}") from e
+    if not callable(translator):
+        raise SourceError(
+            f"translator {spec}: the factory returned a {type(translator).__name__}, not a callable"
+        )
+    return translator, {"kind": "callable", "spec": spec, "type": type(translator).__name__}
+
+
+def evaluate_translator_spec(
+    spec: str,
+    dataset: str,
+    *,
+    metrics: list[str] | None = None,
+    extractor: str | None = None,
+    extractor_params: dict[str, Any] | None = None,
+    n: int | None = None,
+    seed: int | None = None,
+    split: str | None = None,
+    n_real: int | None = None,
+    root: str | None = None,
+    resolution: int | None = None,
+    device: str = "auto",
+) -> Any:
+    """Translate ``dataset``'s held-out A images with the translator ``spec`` and score them as a
+    trained run is scored: an :class:`~ganbench.evaluation.api.EvaluationResult` whose record
+    holds the identity baseline and the translator's file hash."""
+    from ganbench.config import DataConfig, EvalConfig, check_eval_config
+    from ganbench.devices import resolve_device
+    from ganbench.evaluation.api import EvaluationResult
+    from ganbench.registries import DATASETS, load_all
+
+    load_all()
+    cls = DATASETS.get(dataset, "--reference")
+    if cls.kind != "translation":
+        raise ConfigError(f"--reference {dataset!r} is not a translation dataset")
+    split = split or "test"
+    eval_cfg = EvalConfig(
+        metrics=list(metrics) if metrics else list(cls.default_metrics),
+        extractor=extractor,
+        extractor_params=dict(extractor_params or {}),
+        n_samples=n or 10_000_000,
+        n_real=n_real,
+        reference_split=split,
+        seed=2024 if seed is None else seed,
+    )
+    check_eval_config(eval_cfg, dataset, "ganbench eval", key=lambda k: f"--{k.replace('_', '-')}")
+    dev = resolve_device(device)
+    data = cls(DataConfig(name=dataset, root=root, split=split, resolution=resolution))
+    translator, described = load_translator(spec)
+    if isinstance(translator, nn.Module):
+        translator = translator.to(dev)
+    values, provenance, _ = evaluate_translator(
+        translator, data, eval_cfg, eval_cfg.seed, dev, with_baseline=True
+    )
+    settings = {
+        "source": spec,
+        "reference": dataset,
+        "split": split,
+        "n": provenance["n_translated"],
+        "n_real": eval_cfg.n_real,
+        "seed": eval_cfg.seed,
+        "metrics": eval_cfg.metrics,
+        "extractor": eval_cfg.extractor or data.default_extractor,
+    }
+    provenance = {**provenance, "translator": described, "dataset": data.describe()}
+    return EvaluationResult(values, settings, provenance, {"device": str(dev)})

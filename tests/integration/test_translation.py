@@ -16,6 +16,7 @@ from ganbench.errors import ConfigError
 from ganbench.records import read_record
 from ganbench.training.trainers import trainer_for
 from ganbench.training.translation_trainer import TranslationTrainer
+from tests.helpers.cli import refused
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -136,3 +137,43 @@ def test_the_smoke_grid_beats_the_do_nothing_translator(tmp_path: Path) -> None:
         assert rec["evals"][0]["step"] == 0  # the untrained translator, too
     assert main(["leaderboard", str(results), "--out", str(tmp_path / "lb")]) == 0
     assert (tmp_path / "lb" / "leaderboard.md").read_text().count("fmnist-") >= 2
+
+
+class _Halve(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 0.5
+
+
+def test_ganbench_eval_scores_an_external_torchscript_translator(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "halve.pt"
+    torch.jit.save(torch.jit.script(_Halve()), str(path))
+    out = tmp_path / "eval.json"
+    argv = ["eval", str(path), "--reference", "fmnist-inpaint", "--metrics", "l1", "psnr", "--n", "50"]
+    assert main([*argv, "--out", str(out), "--no-progress"]) == 0
+    record = read_record_json(out)
+    assert record["provenance"]["translator"]["kind"] == "torchscript"
+    assert len(record["provenance"]["translator"]["sha256"]) == 64
+    # halving [-1, 1] images: known L1 against the garment (the hole aside) — worse than identity
+    base = record["provenance"]["identity_baseline"]
+    assert record["metrics"]["l1"] > base["l1"] and record["metrics"]["psnr"] < base["psnr"]
+    assert "identity" in capsys.readouterr().out
+
+
+def test_a_translator_of_the_wrong_shape_or_kind_is_refused(tmp_path: Path, capsys) -> None:
+    code = tmp_path / "bad.py"
+    code.write_text("import torch\ndef make():\n    return lambda x: x[:, :, :8, :8]\n")
+    refused(capsys, ["eval", f"{code}:make", "--reference", "fmnist-superres", "--metrics", "l1", "--n", "8"],
+            "translated images", "differ in shape")  # fmt: skip
+    refused(capsys, ["eval", str(tmp_path / "none.pt"), "--reference", "fmnist-superres"], "no such file")
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    refused(
+        capsys,
+        ["eval", str(tmp_path / "junk.pt"), "--reference", "fmnist-superres"],
+        "not a TorchScript file",
+    )
+
+
+def read_record_json(path: Path) -> dict:
+    import json
+
+    return json.loads(path.read_text())
