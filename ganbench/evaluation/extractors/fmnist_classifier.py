@@ -126,15 +126,18 @@ class FMNISTClassifierExtractor(FeatureExtractor):
         return out
 
 
-def load_state(path: str | Path, expected_sha256: str | None) -> tuple[dict[str, torch.Tensor], str]:
-    """The state dict at ``path`` and its sha256, checked against ``expected_sha256`` when given."""
+def load_state(
+    path: str | Path, expected_sha256: str | None, what: str = "classifier"
+) -> tuple[dict[str, torch.Tensor], str]:
+    """The state dict at ``path`` and its sha256, checked against ``expected_sha256`` when given
+    (``what``: the shipped network the messages name; the SimCLR encoder shares this)."""
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"{path}: Fashion-MNIST classifier weights not found")
+        raise WeightsError(f"{path}: Fashion-MNIST {what} weights not found")
     digest = W.file_sha256(path)
     if expected_sha256 is not None and digest != expected_sha256:
         raise WeightsError(
-            f"{path}: sha256 {digest} does not match the shipped classifier's {expected_sha256}; the "
+            f"{path}: sha256 {digest} does not match the shipped {what}'s {expected_sha256}; the "
             "package file is corrupt or was replaced (reinstall ganbench, or retrain with the recipe in "
             "docs/extractors.md and pass the new file as weights=PATH)"
         )
