@@ -58,7 +58,7 @@ from ganbench.evaluation.extractors.fmnist_classifier import to_gray28
 from ganbench.evaluation.images import evaluate_image_generator
 from ganbench.evaluation.metric import Output, declare_outputs, output_info
 from ganbench.io import write_json_atomic
-from ganbench.registries import EXTRACTORS
+from ganbench.registries import EXTRACTORS, METRICS
 from ganbench.schema import check_params
 
 PSIS = (1.0, 0.7, 0.5, 0.0)  # the truncation sweep of the issue (the paper's Fig. 8 uses 1, 0.7, 0.5, 0)
@@ -70,11 +70,33 @@ TRUNCATION_PNG = "truncation.png"
 LPIPS_KEY = "lpips-vgg"
 PAPER_COARSE, PAPER_MIDDLE = (4, 8), (16, 32)  # §3.1: coarse 4²–8², middle 16²–32², fine 64²–1024²
 
-declare_outputs(
-    95,
-    Output("trunc_psi*", role="detail"),  # direction: that of the metric the key ends with
-    Output("ppl_*", better="lower", role="detail"),
-)
+
+def _declared_outputs() -> list[Output]:
+    """Each record key this module writes, declared exactly (a ``*`` family would share one column
+    header): PPL per space and distance; the sweep's key for every ψ of :data:`PSIS` and every score
+    key of the metrics registered with the evaluation package, with that score's direction. Keys of
+    other ψ values stay undeclared (they show under their own names)."""
+    out = [
+        Output(f"ppl_{space}_{dist}", better="lower", role="detail", display=f"PPL-{space.upper()} ({dist})")
+        for space in ("z", "w")
+        for dist in (LPIPS_KEY, "fmnist-classifier")
+    ]
+    for name in METRICS.names():  # the evaluation package registered its metrics before this module
+        for o in METRICS.get(name).outputs:
+            if o.role == "score" and not o.key.endswith("*"):
+                out += [
+                    Output(
+                        f"trunc_psi{psi:g}_{o.key}",
+                        better=o.better,
+                        role="detail",
+                        display=f"{o.header} ψ={psi:g}",
+                    )
+                    for psi in PSIS
+                ]
+    return out
+
+
+declare_outputs(95, *_declared_outputs())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -175,6 +175,14 @@ def test_record_keys_are_declared() -> None:
     assert output_info("ppl_w_lpips-vgg").better == "lower"
     assert output_info("ppl_z_fmnist-classifier").role == "detail"
     assert output_info("trunc_psi0.7_fid").role == "detail"
+    # each ψ's key has its own column header and the direction of its metric
+    assert (output_info("trunc_psi0.7_fid").better, output_info("trunc_psi0_precision").better) == (
+        "lower",
+        "higher",
+    )
+    headers = {output_info(f"trunc_psi{p}_fid").header for p in ("1", "0.7", "0.5", "0")}
+    assert len(headers) == 4
+    assert output_info("ppl_z_lpips-vgg").header != output_info("ppl_w_lpips-vgg").header
 
 
 def test_lpips_offline_error_says_where_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
