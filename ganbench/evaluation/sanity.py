@@ -520,14 +520,15 @@ def figure_png(result: SanityResult) -> bytes:
         ax = axes[keys.index(r["header"])][corruptions.index(r["corruption"])]
         ax.plot(r["strengths"], r["values"], "o-", color=colour.get(r["verdict"], "black"), ms=3)
         ax.axhspan(r["values"][0] - r["noise_floor"], r["values"][0] + r["noise_floor"], color="0.9")
-        ax.set_title(f"{r['header']}: {r['verdict']}", fontsize=7)
+        top = f"{r['corruption']}\n" if keys.index(r["header"]) == 0 else ""  # column titles
+        ax.set_title(f"{top}{r['header']}: {r['verdict']}", fontsize=7)
         ax.tick_params(labelsize=6)
     for j, c in enumerate(corruptions):
         first = next(r for r in result.rows if r["corruption"] == c)
         axes[-1][j].set_xlabel(first["strength"], fontsize=7)
     cfg = result.config
     fig.suptitle(f"validate-metrics: {cfg['extractor']} on {cfg['reference']} (n={cfg['n']})", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=60)
     plt.close(fig)

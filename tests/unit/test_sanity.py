@@ -177,3 +177,26 @@ def test_cli_errors(capsys, folder):
         "--n 55: mode collapse keeps one class",
         "(test) has 50 images; lower --n to at most 50",
     )
+
+
+def test_cli_prints_the_table_and_writes_the_files(capsys, folder, tmp_path, monkeypatch):
+    from ganbench.cli import main
+
+    monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "vm"
+    argv = [
+        "validate-metrics",
+        "--extractor",
+        "identity",
+        "--reference",
+        "imagefolder",
+        "--root",
+        str(folder),
+    ]
+    argv += ["--n", str(N), "--n-real", "100", "--metrics", "fid", "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "| metric" in text and "| fid" in text and "noise (fidelity" in text
+    record = json.loads((out / "validate_metrics.json").read_text())
+    assert record["config"]["n"] == N and record["config"]["metrics"] == ["fid"]
+    assert {p.name for p in out.iterdir()} == {f"validate_metrics.{k}" for k in ("json", "csv", "png")}
