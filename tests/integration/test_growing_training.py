@@ -88,3 +88,38 @@ def test_periodic_evaluations_are_labelled_and_the_best_is_fully_grown(tmp_path)
     # every network (and the EMA copy the evaluation uses) ended fully grown
     for net in (trainer.G, trainer.D, trainer.ema.module):
         assert (net.level, net.alpha) == (3, 1.0)
+
+
+COMBINATIONS = [
+    (loss, lip, "none")
+    for loss in ("nonsaturating", "hinge", "wasserstein", "lsgan")
+    for lip in ("none", "gp", "sn", "r1")
+] + [("hinge", "none", "acgan"), ("hinge", "sn", "projection")]
+
+
+@pytest.mark.parametrize("loss,lipschitz,conditioning", COMBINATIONS, ids=["-".join(c) for c in COMBINATIONS])
+def test_progan_trains_with_every_loss_and_lipschitz_method(tmp_path, loss, lipschitz, conditioning):
+    """Two real steps of a fade-in (8×8, α = 0.5 then 1) per combination: finite losses, G moves."""
+    cfg = config_from_dict(
+        {
+            "data": {"name": "fashion-mnist", "split": "test", "resolution": 32},
+            "model": {"name": "progan", "z_dim": 8, "conditioning": conditioning,
+                      "g": {"ch": 4}, "d": {"ch": 4}},
+            "objective": {"loss": loss, "lipschitz": lipschitz},
+            "train": {"steps": 10, "batch_size": 8, "growing": {"resolutions": [4, 8, 16, 32],
+                      "fade_images": 16, "stabilise_images": 8}},
+            "eval": {"metrics": ["fid"]},
+            "runtime": {"device": "cpu", "progress": False},
+        },
+        "test",
+    )  # fmt: skip
+    trainer = Trainer(cfg, tmp_path, progress=False)
+    trainer.setup()
+    batches = trainer.schedule.stream(trainer.data, 0, 0)
+    before = [p.detach().clone() for p in trainer.G.parameters()]
+    for step in (2, 3):  # 8×8 from step 1, fading in over 2 steps: α = 0.5 at step 2, 1 at step 3
+        trainer.growth.apply(trainer.schedule.at(step))
+        logs = trainer.train_step(step, batches)
+        assert all(torch.isfinite(v).all() for v in logs.values()), logs
+    assert trainer.G.level == 1
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.G.parameters(), strict=True))
