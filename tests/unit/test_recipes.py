@@ -28,6 +28,15 @@ GRID_DIR = RECIPES / "grids"
 # recipes/extractors holds the classifier's training recipe (not a RunConfig); recipes/grids the grids
 RUN_RECIPES = sorted(p for p in RECIPES.rglob("*.yaml") if p.parent.name not in ("grids", "extractors"))
 IMAGE_RECIPES = [p for p in RUN_RECIPES if p.parent.name != "toy"]
+
+
+def _task(path: Path) -> str:
+    """The recipe's task, asked of its model family (translation families build other networks)."""
+    return getattr(MODELS.get(load_recipe_dict(path)["model"]["name"]), "task", "generation")
+
+
+GENERATION_RECIPES = [p for p in IMAGE_RECIPES if _task(p) == "generation"]
+TRANSLATION_RECIPES = [p for p in IMAGE_RECIPES if _task(p) == "translation"]
 GRIDS = sorted(GRID_DIR.glob("*.yaml"))
 
 
@@ -169,7 +178,27 @@ def _stand_in_data(cfg):
     )
 
 
-@pytest.mark.parametrize("path", IMAGE_RECIPES, ids=rel)
+@pytest.mark.parametrize("path", TRANSLATION_RECIPES, ids=rel)
+def test_translation_recipe_networks_build(path):
+    """Full-width translators and discriminators of every translation recipe map shapes right."""
+    cfg = load_config(
+        path, ["data.root=/nonexistent"] if load_recipe_dict(path)["data"].get("root", 1) is None else []
+    )
+    res = cfg.data.resolution
+    c = 3 if cfg.data.name.startswith("translation-") else 1
+    data = SimpleNamespace(input_shape=(c, res, res), sample_shape=(c, res, res))
+    torch.manual_seed(0)
+    nets = MODELS.get(cfg.model.name).build(cfg, data)
+    a = torch.randn(1, c, res, res)
+    with torch.no_grad():
+        b = nets["G"].eval()(a)
+        assert b.shape == a.shape
+        d = nets["D"](b, a) if "D" in nets else nets["D_B"](b)
+        assert d.dim() == 3 and d.shape[0] == 1  # a map of patch logits
+    assert {"pix2pix": {"G", "D"}, "cyclegan": {"G", "F", "D_A", "D_B"}}[cfg.model.name] == set(nets)
+
+
+@pytest.mark.parametrize("path", GENERATION_RECIPES, ids=rel)
 def test_image_recipe_networks_build(path):
     """Full-width G and D of every recipe build and map shapes right (batch of 2, no training)."""
     cfg = load_config(path)
@@ -201,7 +230,16 @@ EXPECTED_RUNS = {
     "toy-search.yaml": 500,
     "fmnist-growing.yaml": 27,  # dcgan, progan, stylegan × 3 losses × 3 Lipschitz methods
     "fmnist-growing-smoke.yaml": 2,  # progan, stylegan
+    "fmnist-translation.yaml": 18,  # pix2pix on edges, cyclegan on sneaker2boot × 3 losses × 3 Lipschitz
+    "fmnist-translation-cpu.yaml": 18,
+    "fmnist-translation-smoke.yaml": 2,
 }
+# Translation grids match budgets within a task (checked below), not across Pix2Pix and CycleGAN.
+TRANSLATION_GRIDS = (
+    "fmnist-translation.yaml",
+    "fmnist-translation-cpu.yaml",
+    "fmnist-translation-smoke.yaml",
+)
 # Settings a grid varies by design: its protocol gives each method its own (paper: the cited table;
 # search: the draws), PacGAN's batch is 100 packs (100·m samples).
 UNMATCHED = {
@@ -242,9 +280,13 @@ def test_grid_expands_with_unique_ids_and_matched_budget(grids, name):
     assert len({c.config_hash for c in grid.runs}) == len(ids)
     assert [c.run_id for c in load_grid(GRID_DIR / name).runs] == ids  # stable
     keys = MATCHED if name.startswith(("toy", "pacgan")) else MATCHED_IMAGES
-    for key in (k for k in keys if k not in UNMATCHED.get(name, ())):
-        values = {yaml.safe_dump(_get(c, key)) for c in grid.runs}
-        assert len(values) == 1, f"{name}: {key} differs across runs: {values}"
+    by_task = {}
+    for c in grid.runs:  # a translation grid's tasks each have their own budget
+        by_task.setdefault(c.data.name if name in TRANSLATION_GRIDS else "", []).append(c)
+    for runs in by_task.values():
+        for key in (k for k in keys if k not in UNMATCHED.get(name, ())):
+            values = {yaml.safe_dump(_get(c, key)) for c in runs}
+            assert len(values) == 1, f"{name}: {key} differs across runs: {values}"
     # every value of every axis is in some run (nothing silently dropped)
     spec = yaml.safe_load((GRID_DIR / name).read_text())
     for key, values in spec["axes"].items():
