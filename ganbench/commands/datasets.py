@@ -82,6 +82,9 @@ def dataset_row(name: str, factory: Any, root: str | None) -> dict[str, Any]:
             "splits": f"train {len(files)}",
             "classes": len(files.classes) or "-",
         }
+    listing = getattr(factory, "listing", None)  # datasets that describe themselves unbuilt
+    if listing is not None:
+        return {"name": name, **listing(root)}
     # anything else (the 2-D toy mixtures): cheap to build, describe itself
     try:
         ds = factory(DataConfig(name=name))

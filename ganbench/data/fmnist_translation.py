@@ -63,6 +63,19 @@ def _garments(cfg: DataConfig, split: str) -> Domain:
     return Domain(x.contiguous(), labels)
 
 
+def fashion_listing(paired: bool, sizes: str, root: str | None) -> dict[str, Any]:
+    """What ``ganbench datasets`` shows for a Fashion-MNIST task, without building it."""
+    from ganbench.data.vision import FashionMNIST
+
+    return {
+        "kind": "translation",
+        "present": "yes" if FashionMNIST.present(root) else "no",
+        "splits": sizes,
+        "classes": len(CLASSES),
+        "native": f"1×{NATIVE}×{NATIVE} pairs" if paired else f"1×{NATIVE}×{NATIVE}, unpaired",
+    }
+
+
 class FashionTask(TranslationSource):
     """A paired task: B is the garment, A = ``make_input(B)``."""
 
@@ -70,6 +83,10 @@ class FashionTask(TranslationSource):
     splits: ClassVar[tuple[str, ...]] = SPLITS
     default_extractor = "fmnist-classifier"
     default_metrics = ("fid", "l1", "psnr", "ssim", "classifier_score")
+
+    @classmethod
+    def listing(cls, root: str | None) -> dict[str, Any]:
+        return fashion_listing(True, "train 60000, test 10000", root)
 
     def __init__(self, cfg: DataConfig) -> None:
         params = self.check_config(cfg)
@@ -220,6 +237,10 @@ class ClassToClass(UnpairedTranslationSource):
     default_extractor = "fmnist-classifier"
     options = staticmethod(class_pair_options)
     preset: ClassVar[tuple[int, int] | None] = None  # (a, b) of the named tasks; None: from params
+
+    @classmethod
+    def listing(cls, root: str | None) -> dict[str, Any]:
+        return fashion_listing(False, "train 6000 + 6000, test 1000 + 1000", root)
 
     @classmethod
     def check_params(cls, params: dict[str, Any], where: str = "") -> dict[str, Any]:

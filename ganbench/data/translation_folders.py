@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -47,6 +48,17 @@ def _stack(images: list[torch.Tensor], pre: Preprocess) -> torch.Tensor:
     return torch.stack([pre(x) for x in images])
 
 
+def folder_listing(layout: str) -> dict[str, Any]:
+    """What ``ganbench datasets`` shows for a translation folder layout (the files come with data.root)."""
+    return {
+        "kind": "translation",
+        "present": "needs data.root",
+        "splits": layout,
+        "classes": "-",
+        "native": "-",
+    }
+
+
 def aligned_options(direction: str = "AtoB", interpolation: Interpolation = "bilinear") -> None:
     """``data.params`` of translation-aligned: which half is the input, and the resize filter."""
 
@@ -57,6 +69,10 @@ class AlignedFolder(TranslationSource):
     options = staticmethod(aligned_options)
     default_metrics = ("fid", "l1", "psnr", "ssim")
     LAYOUT = "<split>/ (train/, val/, test/) of A|B images side by side, each twice as wide as high"
+
+    @classmethod
+    def listing(cls, root: str | None) -> dict[str, Any]:
+        return folder_listing("train/ val/ test/ of A|B files")
 
     def __init__(self, cfg: DataConfig) -> None:
         params = self.check_params(cfg.params)
@@ -110,6 +126,10 @@ class UnalignedFolder(UnpairedTranslationSource):
     options = staticmethod(unaligned_options)
     default_metrics = ("fid", "kid")
     LAYOUT = "<split>A/ and <split>B/ folders (trainA/, trainB/, testA/, testB/)"
+
+    @classmethod
+    def listing(cls, root: str | None) -> dict[str, Any]:
+        return folder_listing("trainA/ trainB/ testA/ testB/")
 
     def __init__(self, cfg: DataConfig) -> None:
         params = self.check_params(cfg.params)
