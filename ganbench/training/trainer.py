@@ -37,6 +37,7 @@ from ganbench.training.checkpoint import (
 from ganbench.training.device import resolve_threads
 from ganbench.training.ema import make_ema
 from ganbench.training.growing import Growth, Schedule
+from ganbench.training.optim import make_optimiser
 from ganbench.training.samples import SAMPLES_PER_CLASS, save_samples
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -95,15 +96,8 @@ class Trainer:
                 f"model.conditioning={cfg.model.conditioning!r} needs labels, but dataset "
                 f"{cfg.data.name!r} has none"
             )
-        o = cfg.optim
-
-        def make(params: Any, lr: float) -> torch.optim.Optimizer:
-            if o.name == "adam":
-                return torch.optim.Adam(params, lr=lr, betas=o.betas, weight_decay=o.weight_decay)
-            return torch.optim.RMSprop(params, lr=lr, weight_decay=o.weight_decay)
-
-        self.opt_g = make(self.G.parameters(), o.lr_g)
-        self.opt_d = make(self.D.parameters(), o.lr_d)
+        self.opt_g = make_optimiser(cfg.optim, self.G.parameters(), cfg.optim.lr_g)
+        self.opt_d = make_optimiser(cfg.optim, self.D.parameters(), cfg.optim.lr_d)
         self.ema = make_ema(self.G, cfg.train.ema_decay) if cfg.train.ema_decay else None
         # the schedule: resolution, fade-in and batch size of each step (one phase when not growing)
         self.schedule = Schedule(cfg)
