@@ -19,7 +19,6 @@ translator), the number a trained translator must beat.
 from __future__ import annotations
 
 import json
-import warnings
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +32,7 @@ from ganbench.evaluation.images import DEFAULT_BATCH_SIZE, build_extractor
 from ganbench.evaluation.inputs import EvalInputs
 from ganbench.evaluation.metric import Output, compute_metrics, declare_outputs, get_metric
 from ganbench.evaluation.sources import float_to_uint8
-from ganbench.evaluation.sources.generator import load_factory
+from ganbench.evaluation.sources.generator import call_factory, load_torchscript
 from ganbench.evaluation.statistics import extract_features
 from ganbench.evaluation.translation_metrics import per_image_l1
 from ganbench.io import sha256_file
@@ -107,6 +106,19 @@ def _metric_inputs(
     return inputs
 
 
+def check_translation_metrics(metrics: list[str], dataset: str, paired: bool, where: str) -> None:
+    """Refuse metrics that compare a translation with its ground truth on unpaired data (their
+    data kind is checked with every metric's, by ``config.check_eval_config``)."""
+    if paired:
+        return
+    paired_only = [m for m in metrics if get_metric(m, f"{where}: eval.metrics").accepts("target_images")]
+    if paired_only:
+        raise ConfigError(
+            f"{where}: eval.metrics: {', '.join(paired_only)} compare each translation with its "
+            f"ground truth, which unpaired dataset {dataset!r} does not have"
+        )
+
+
 def evaluate_translator(
     G: Translator,
     data: Any,
@@ -124,17 +136,7 @@ def evaluate_translator(
     n = min(eval_cfg.n_samples, len(source_a))
     inputs_a = source_a.images[:n]
     reference = target_b.images if eval_cfg.n_real is None else target_b.images[: eval_cfg.n_real]
-    names = [m for m in eval_cfg.metrics if get_metric(m).data_kind in data.metric_kinds]
-    skipped = sorted(set(eval_cfg.metrics) - set(names))
-    if skipped:
-        raise ConfigError(f"eval.metrics: {', '.join(skipped)} cannot score translations")
-    if not data.paired:
-        paired_only = [m for m in names if get_metric(m).accepts("target_images")]
-        if paired_only:
-            raise ConfigError(
-                f"eval.metrics: {', '.join(paired_only)} compare each translation with its ground truth, "
-                f"which unpaired dataset {data.name!r} does not have"
-            )
+    names = list(eval_cfg.metrics)  # validated: check_eval_config and check_translation_metrics
     extractor = build_extractor(eval_cfg.extractor, eval_cfg.extractor_params, data, device)
     fake = translate(G, inputs_a, seed, device, "G")
     metrics = compute_metrics(
@@ -179,30 +181,14 @@ def load_translator(spec: str) -> tuple[Translator, dict[str, Any]]:
     generator source does). Returns it and its description for the record."""
     path = Path(spec)
     if path.is_file():
-        try:
-            with warnings.catch_warnings():  # torch >= 2.10 deprecates TorchScript; still a format we read
-                warnings.simplefilter("ignore", FutureWarning)
-                module = torch.jit.load(str(path), map_location="cpu")
-        except Exception as e:  # noqa: BLE001 - torch raises RuntimeError/ValueError for other files
-            raise SourceError(
-                f"translator {path}: not a TorchScript file ({type(e).__name__}); save it with "
-                f"torch.jit.save(torch.jit.script(G), path), or name a factory as module:callable"
-            ) from None
+        module = load_torchscript(path, "translator", "translator")
         return module, {"kind": "torchscript", "path": str(path.resolve()), "sha256": sha256_file(path)}
     if ":" not in spec:
         raise SourceError(
             f"translator {spec!r}: no such file; a translator is a TorchScript file or "
             f"package.module:factory / path/to/file.py:factory"
         )
-    factory = load_factory(spec)
-    try:
-        translator = factory()
-    except Exception as e:
-        raise SourceError(f"translator {spec}: the factory raised {type(e).__name__}: {e}") from e
-    if not callable(translator):
-        raise SourceError(
-            f"translator {spec}: the factory returned a {type(translator).__name__}, not a callable"
-        )
+    translator = call_factory(spec, "translator", "the translator (an nn.Module or a function of x)")
     return translator, {"kind": "callable", "spec": spec, "type": type(translator).__name__}
 
 
@@ -244,6 +230,7 @@ def evaluate_translator_spec(
         seed=2024 if seed is None else seed,
     )
     check_eval_config(eval_cfg, dataset, "ganbench eval", key=lambda k: f"--{k.replace('_', '-')}")
+    check_translation_metrics(eval_cfg.metrics, dataset, cls.paired, "ganbench eval")
     dev = resolve_device(device)
     data = cls(DataConfig(name=dataset, root=root, split=split, resolution=resolution))
     translator, described = load_translator(spec)

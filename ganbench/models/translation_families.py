@@ -22,8 +22,9 @@ from typing import Any, ClassVar
 from torch import nn
 
 from ganbench.errors import ConfigError
+from ganbench.evaluation.translation import check_translation_metrics
 from ganbench.models.translators import PatchDiscriminator, ResnetGenerator, UNetGenerator
-from ganbench.registries import CONDITIONINGS, DATASETS, LIPSCHITZ, METRICS, MODELS, TECHNIQUES
+from ganbench.registries import CONDITIONINGS, DATASETS, LIPSCHITZ, MODELS, TECHNIQUES
 from ganbench.schema import check_params
 
 G_SKIP = ("resolution", "in_channels", "out_channels")
@@ -62,17 +63,7 @@ class TranslationFamily:
                 f"use 'none'"
             )
         cls.check_training(cfg, w)
-        if not dataset.paired:
-            paired_only = [
-                m
-                for m in cfg.eval.metrics or ()
-                if METRICS.get(m, f"{w}: eval.metrics").accepts("target_images")
-            ]
-            if paired_only:
-                raise ConfigError(
-                    f"{w}: eval.metrics: {', '.join(paired_only)} compare each translation with its "
-                    f"ground truth, which unpaired dataset {cfg.data.name!r} does not have"
-                )
+        check_translation_metrics(cfg.eval.metrics or [], cfg.data.name, dataset.paired, w)
         g = check_params(cls.generator, cfg.model.g, f"{w}: model.g", skip=G_SKIP)
         d = check_params(cls.discriminator, cfg.model.d, f"{w}: model.d", skip=D_SKIP)
         for tname in cfg.objective.techniques:

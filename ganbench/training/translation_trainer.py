@@ -179,8 +179,7 @@ class TranslationTrainer:
         self.opt_d.zero_grad(set_to_none=True)
         total.backward()
         self.opt_d.step()
-        self.lipschitz.after_d_step(nets[self.d_names[0]])
-        for name in self.d_names[1:]:
+        for name in self.d_names:
             self.lipschitz.after_d_step(nets[name])
         return logs
 

@@ -191,23 +191,7 @@ class TorchScriptSource(GeneratorSource):
         p = Path(path)
         if not p.is_file():
             raise SourceError(f"torchscript source {p}: file not found")
-        try:
-            with (
-                warnings.catch_warnings()
-            ):  # torch >= 2.10 deprecates TorchScript; it is still a format we read
-                warnings.simplefilter("ignore", FutureWarning)
-                G = torch.jit.load(str(p), map_location="cpu")
-        except Exception as e:  # noqa: BLE001 - torch raises RuntimeError/ValueError for non-TorchScript files
-            what = torch_file_kind(p)
-            if what is not None:  # torch's own advice ("likely corrupted") misleads for these
-                raise SourceError(
-                    f"torchscript source {p}: {what}, not a TorchScript generator; {FACTORY_HINT}"
-                ) from None
-            raise SourceError(
-                f"torchscript source {p}: not a TorchScript file "
-                f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
-                f"save the generator with torch.jit.save(torch.jit.script(G), path)"
-            ) from None
+        G = load_torchscript(p, "torchscript source", "generator")
         self.sha256 = sha256_file(p)
         super().__init__(G, str(p), z_dim, num_classes, value_range)
 
@@ -229,16 +213,7 @@ class CallableSource(GeneratorSource):
         num_classes: int | None = None,
         value_range: str | None = None,
     ) -> None:
-        factory = load_factory(spec)
-        try:
-            G = factory()
-        except Exception as e:
-            raise SourceError(f"callable source {spec}: the factory raised {type(e).__name__}: {e}") from e
-        if not callable(G):
-            raise SourceError(
-                f"callable source {spec}: the factory returned {type(G).__name__}, which is not callable; "
-                f"it must return the generator (an nn.Module or a function of z [, y])"
-            )
+        G = call_factory(spec, "callable source", "the generator (an nn.Module or a function of z [, y])")
         super().__init__(G, spec, z_dim, num_classes, value_range)
 
     def describe(self) -> dict[str, Any]:
@@ -251,6 +226,40 @@ FACTORY_HINT = (
     "G.load_state_dict(torch.load('G.pt', weights_only=True)); return G`, then evaluate "
     "load_g.py:make (docs/evaluation.md, 'Evaluating a checkpoint trained elsewhere')"
 )
+
+
+def load_torchscript(p: Path, who: str, what: str) -> Any:
+    """The TorchScript ``what`` (generator, translator) saved at ``p``; a file that is not one is
+    refused saying what it is instead, when torch.save wrote it (``who`` starts the message)."""
+    try:
+        with warnings.catch_warnings():  # torch >= 2.10 deprecates TorchScript; it is still a format we read
+            warnings.simplefilter("ignore", FutureWarning)
+            return torch.jit.load(str(p), map_location="cpu")
+    except Exception as e:  # noqa: BLE001 - torch raises RuntimeError/ValueError for non-TorchScript files
+        kind = torch_file_kind(p)
+        if kind is not None:  # torch's own advice ("likely corrupted") misleads for these
+            raise SourceError(f"{who} {p}: {kind}, not a TorchScript {what}; {FACTORY_HINT}") from None
+        raise SourceError(
+            f"{who} {p}: not a TorchScript file "
+            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+            f"save the {what} with torch.jit.save(torch.jit.script(G), path)"
+        ) from None
+
+
+def call_factory(spec: str, who: str, returns: str) -> Any:
+    """``factory()`` of the ``module:factory`` / ``file.py:factory`` named by ``spec`` (this imports and
+    runs that code); what it returns must be callable (``returns`` says what it should be)."""
+    factory = load_factory(spec)
+    try:
+        made = factory()
+    except Exception as e:
+        raise SourceError(f"{who} {spec}: the factory raised {type(e).__name__}: {e}") from e
+    if not callable(made):
+        raise SourceError(
+            f"{who} {spec}: the factory returned {type(made).__name__}, which is not callable; "
+            f"it must return {returns}"
+        )
+    return made
 
 
 def torch_file_kind(p: Path) -> str | None:
