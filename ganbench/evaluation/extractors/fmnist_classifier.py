@@ -96,34 +96,47 @@ def to_gray28(images: torch.Tensor) -> torch.Tensor:
     return x
 
 
-class FMNISTClassifierExtractor(FeatureExtractor):
-    name = "fmnist-classifier"
+class Gray28Extractor(FeatureExtractor):
+    """A network shipped with ganbench that reads 28×28 grayscale Fashion-MNIST (the classifier, the
+    SimCLR encoder): the input preparation, and the shipped asset's sanity number in the provenance
+    (``meta_key`` of ``asset_meta``, when the weights are the shipped ``asset_sha256``)."""
+
     mode = "gray28"
-    dim = FEATURE_DIM
-    num_classes = NUM_CLASSES
     channels = (1, 3)
     preprocessing = "RGB->gray (0.299,0.587,0.114), antialiased bilinear to 28x28 if needed, x/127.5-1"
+    asset_meta: str
+    asset_sha256: str
+    meta_key: str
 
-    def __init__(self, net: FMNISTNet, weights_hash: str, weights_file: str | None) -> None:
+    def __init__(self, net: nn.Module, weights_hash: str, weights_file: str | None) -> None:
         super().__init__()
         self.net = net.eval().requires_grad_(False)
         self.weights_hash = weights_hash
         self.weights_file = weights_file
         self.eval()
 
-    def compute(self, images: torch.Tensor) -> Output:
+    @staticmethod
+    def prepare(images: torch.Tensor) -> torch.Tensor:
         if images.shape[1] == 1 and images.shape[-2:] == (28, 28):
-            x = normalize(images)  # the native input: exactly the training preprocessing
-        else:
-            x = to_gray28(images) / 127.5 - 1
-        return self.net(x)
+            return normalize(images)  # the native input: exactly the training preprocessing
+        return to_gray28(images) / 127.5 - 1
 
     def provenance(self) -> dict[str, Any]:
         out = super().provenance()
-        meta = asset_path("fmnist_classifier.json")
-        if self.weights_hash == ASSET_SHA256 and meta.is_file():
-            out["test_accuracy"] = json.loads(meta.read_text()).get("test_accuracy")
+        meta = asset_path(self.asset_meta)
+        if self.weights_hash == self.asset_sha256 and meta.is_file():
+            out[self.meta_key] = json.loads(meta.read_text()).get(self.meta_key)
         return out
+
+
+class FMNISTClassifierExtractor(Gray28Extractor):
+    name = "fmnist-classifier"
+    dim = FEATURE_DIM
+    num_classes = NUM_CLASSES
+    asset_meta, asset_sha256, meta_key = "fmnist_classifier.json", ASSET_SHA256, "test_accuracy"
+
+    def compute(self, images: torch.Tensor) -> Output:
+        return self.net(self.prepare(images))
 
 
 def load_state(

@@ -18,16 +18,14 @@ other sizes resized to 28×28 with antialiased bilinear interpolation), scaled t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from ganbench.evaluation import weights as W
-from ganbench.evaluation.extractors.base import FeatureExtractor, Output
-from ganbench.evaluation.extractors.fmnist_classifier import asset_path, load_state, normalize, to_gray28
+from ganbench.evaluation.extractors.base import Output
+from ganbench.evaluation.extractors.fmnist_classifier import Gray28Extractor, asset_path, load_state
 from ganbench.registries import EXTRACTORS
 
 ASSET_NAME = "fmnist_simclr.pt"
@@ -82,34 +80,14 @@ class ProjectionHead(nn.Module):
         return self.net(h)
 
 
-class FMNISTSimCLRExtractor(FeatureExtractor):
+class FMNISTSimCLRExtractor(Gray28Extractor):
     name = "fmnist-simclr"
-    mode = "gray28"
     dim = FEATURE_DIM
     num_classes = None
-    channels = (1, 3)
-    preprocessing = "RGB->gray (0.299,0.587,0.114), antialiased bilinear to 28x28 if needed, x/127.5-1"
-
-    def __init__(self, net: SimCLREncoder, weights_hash: str, weights_file: str | None) -> None:
-        super().__init__()
-        self.net = net.eval().requires_grad_(False)
-        self.weights_hash = weights_hash
-        self.weights_file = weights_file
-        self.eval()
+    asset_meta, asset_sha256, meta_key = "fmnist_simclr.json", ASSET_SHA256, "knn_accuracy"
 
     def compute(self, images: torch.Tensor) -> Output:
-        if images.shape[1] == 1 and images.shape[-2:] == (28, 28):
-            x = normalize(images)  # the native input: exactly the training preprocessing
-        else:
-            x = to_gray28(images) / 127.5 - 1
-        return self.net(x), None
-
-    def provenance(self) -> dict[str, Any]:
-        out = super().provenance()
-        meta = asset_path("fmnist_simclr.json")
-        if self.weights_hash == ASSET_SHA256 and meta.is_file():
-            out["knn_accuracy"] = json.loads(meta.read_text()).get("knn_accuracy")
-        return out
+        return self.net(self.prepare(images)), None  # features only: no logits
 
 
 @EXTRACTORS.register("fmnist-simclr")
