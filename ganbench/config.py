@@ -102,7 +102,11 @@ class TrainConfig:
     steps: int = 2000  # generator updates
     n_critic: int = 1  # discriminator updates per generator update
     batch_size: int = 256
-    ema_decay: float | None = None  # EMA of G weights; None = off
+    ema_decay: float | None = None  # EMA of G weights, a fixed β per step; None = off
+    # StyleGAN's form instead of ema_decay: a half-life of ema_kimg thousand images (β = 0.5^(batch /
+    # (1000·ema_kimg))), ramped up to it over the first images as ema_rampup × images seen when set
+    ema_kimg: float | None = None
+    ema_rampup: float | None = None
     checkpoint_every: int = 500
     log_every: int = 50
     lipschitz_estimate_every: int = 500  # estimate D's Lipschitz constant every N steps (0 = off)
@@ -249,6 +253,19 @@ def _check_ranges(cfg: RunConfig, w: str) -> None:
         )
     if cfg.train.ema_decay is not None and not 0 < cfg.train.ema_decay < 1:
         raise ConfigError(f"{w}: train.ema_decay must be in (0, 1) or null, got {cfg.train.ema_decay}")
+    t = cfg.train
+    if t.ema_kimg is not None and t.ema_decay is not None:
+        raise ConfigError(
+            f"{w}: train.ema_decay and train.ema_kimg both set; they are two ways to give the same EMA "
+            f"(a β per step, or a half-life in thousands of images): set one"
+        )
+    if t.ema_kimg is not None and not t.ema_kimg > 0:
+        raise ConfigError(f"{w}: train.ema_kimg must be > 0 (thousands of images) or null, got {t.ema_kimg}")
+    if t.ema_rampup is not None and (t.ema_kimg is None or not t.ema_rampup > 0):
+        raise ConfigError(
+            f"{w}: train.ema_rampup ramps up the half-life train.ema_kimg: it needs train.ema_kimg and "
+            f"must be > 0, got ema_rampup={t.ema_rampup}, ema_kimg={t.ema_kimg}"
+        )
     if cfg.eval.seed == cfg.eval.selection_seed:
         raise ConfigError(
             f"{w}: eval.seed and eval.selection_seed must differ (docs/protocols.md: checkpoint selection "

@@ -10,6 +10,11 @@ hyperparameters, with
   ``penalty(D, real, fake, y_real, y_fake) -> scalar | None``  added to the D loss each D step,
   ``after_d_step(D) -> None``    applied after each D optimiser step (weight clipping),
 and the class attributes ``needs_input_gradients`` and ``normalises_d`` (see below).
+
+Lazy regularisation (Karras et al. 2020, StyleGAN2 §3.1): a method with ``interval`` k > 1 has its
+penalty taken out of the D loss and applied every k-th step as a separate optimiser step, ×k so
+its expected weight is unchanged (``Objective.d_lazy_loss``); D's Adam is rescaled for the extra
+steps (``training/optim.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class LipschitzMethod:
     # Facts other components ask about (never compare a method's name):
     needs_input_gradients = False  # penalises ∇ₓD per sample: no batch norm in D, double backward
     normalises_d = False  # constrains D's layers itself (spectral norm): D needs no other normalisation
+    interval = 1  # lazy regularisation: a separate step with the penalty ×interval every interval-th step
 
     def prepare(self, D: nn.Module) -> nn.Module:
         return D

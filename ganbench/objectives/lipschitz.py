@@ -47,6 +47,14 @@ class WeightClipping(LipschitzMethod):
             p.clamp_(-self.c, self.c)
 
 
+def check_interval(interval: int) -> int:
+    if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
+        raise ConfigError(
+            f"objective.lipschitz_params.interval must be an integer >= 1 (1 = every step), got {interval!r}"
+        )
+    return interval
+
+
 @LIPSCHITZ.register("gp")
 class GradientPenalty(LipschitzMethod):
     """WGAN-GP (Gulrajani et al. 2017): λ E[(‖∇D(x̂)‖ − center)²] at x̂ = εx_real + (1−ε)x_fake.
@@ -56,10 +64,13 @@ class GradientPenalty(LipschitzMethod):
     name = "gp"
     needs_input_gradients = True
 
-    def __init__(self, weight: float = 10.0, center: float = 1.0, one_sided: bool = False) -> None:
+    def __init__(
+        self, weight: float = 10.0, center: float = 1.0, one_sided: bool = False, interval: int = 1
+    ) -> None:
         if weight < 0:
             raise ConfigError(f"objective.lipschitz_params.weight must be >= 0, got {weight}")
         self.weight, self.center, self.one_sided = weight, center, one_sided
+        self.interval = check_interval(interval)
 
     def penalty(self, D, real, fake, y_real=None, y_fake=None):  # noqa: ANN001 - see base class
         eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
@@ -93,15 +104,18 @@ class SpectralNormalization(LipschitzMethod):
 
 @LIPSCHITZ.register("r1")
 class R1Penalty(LipschitzMethod):
-    """Mescheder et al. 2018: (γ/2) E‖∇D(x_real)‖² on real data only."""
+    """Mescheder et al. 2018: (γ/2) E‖∇D(x_real)‖² on real data only.
+
+    ``interval: 16`` is StyleGAN2's lazy R1 (the penalty every 16th D step, ×16)."""
 
     name = "r1"
     needs_input_gradients = True
 
-    def __init__(self, gamma: float = 10.0) -> None:
+    def __init__(self, gamma: float = 10.0, interval: int = 1) -> None:
         if gamma < 0:
             raise ConfigError(f"objective.lipschitz_params.gamma must be >= 0, got {gamma}")
         self.gamma = gamma
+        self.interval = check_interval(interval)
 
     def penalty(self, D, real, fake, y_real=None, y_fake=None):  # noqa: ANN001 - see base class
         grads = input_gradients(D, real, y_real, create_graph=True)

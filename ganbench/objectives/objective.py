@@ -39,6 +39,9 @@ class Term:
     needs_aux = False  # D must return DOutput (class logits / features), not bare logits
     needs_real_in_g_step = False  # run D on the real batch in the G step too (feature matching)
     replaces_g_loss = False  # the G adversarial loss is dropped (feature matching, pure form)
+    # lazy regularisation of G (StyleGAN2's path length every 4th G step): a term with g_interval > 1
+    # gives g_lazy_term, run by the trainer as a separate G step; G's Adam is rescaled for it
+    g_interval = 1
 
     def d_term(self, ctx: StepContext) -> torch.Tensor | None:
         return None
@@ -48,6 +51,15 @@ class Term:
 
     def attach(self, G: nn.Module, D: nn.Module) -> None:
         """Called once with the networks (e.g. historical averaging keeps parameter averages)."""
+
+    def g_lazy_term(self, G: nn.Module, step: int) -> torch.Tensor | None:
+        """A lazy G regulariser (``g_interval`` > 1): its value ×g_interval on the steps it acts
+        on (``step % g_interval == 0``), else None. It samples its own latents through ``G``."""
+        return None
+
+    def logs(self) -> dict[str, torch.Tensor | float]:
+        """Values to log after each D step that are not loss terms (ADA's augmentation probability)."""
+        return {}
 
     @classmethod
     def d_input_multiplier(cls, params: dict[str, Any]) -> int:
@@ -68,6 +80,9 @@ class Objective:
         self.needs_aux = any(t.needs_aux for t in self.terms)
         self.real_in_g_step = any(t.needs_real_in_g_step for t in self.terms)
         self.g_adversarial = not any(t.replaces_g_loss for t in self.terms)
+        # the lazy intervals the optimisers are rescaled for (1 = regularised every step)
+        self.d_interval = lipschitz.interval
+        self.g_interval = max([t.g_interval for t in self.terms], default=1)
 
     def attach(self, G: nn.Module, D: nn.Module) -> nn.Module:
         """Prepare D (e.g. spectral norm) and let the terms see the networks. Returns D."""
@@ -108,7 +123,9 @@ class Objective:
         adv = self.loss.d_loss(out_real.logits, out_fake.logits)
         total = adv
         logs = {"d_loss": adv.detach()}
-        penalty = self.lipschitz.penalty(D, d_real, d_fake, dy_real, dy_fake)
+        # a lazy penalty is its own optimiser step (d_lazy_loss), as in StyleGAN2
+        lazy = self.lipschitz.interval > 1
+        penalty = None if lazy else self.lipschitz.penalty(D, d_real, d_fake, dy_real, dy_fake)
         if penalty is not None:
             total = total + penalty
             logs["d_penalty"] = penalty.detach()
@@ -118,8 +135,43 @@ class Objective:
             if extra is not None:
                 total = total + extra
                 logs[f"d_{t.name}"] = extra.detach()
+        for t in self.terms:
+            logs.update(t.logs())
         logs["d_real_logit"] = out_real.logits.detach().mean()
         logs["d_fake_logit"] = out_fake.logits.detach().mean()
+        return total, logs
+
+    def d_lazy_loss(
+        self,
+        D: nn.Module,
+        real: torch.Tensor,
+        y_real: torch.Tensor | None,
+        fake: torch.Tensor,
+        y_fake: torch.Tensor | None,
+        step: int,
+    ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+        """The lazy Lipschitz penalty (interval k > 1) on every k-th step, ×k, for a separate D
+        optimiser step (StyleGAN2's "Dreg" phase); None on the other steps and for eager methods."""
+        k = self.lipschitz.interval
+        if k == 1 or step % k:
+            return None, {}
+        d_real, dy_real = self.d_input(real, y_real)
+        d_fake, dy_fake = self.d_input(fake, y_fake)
+        penalty = self.lipschitz.penalty(D, d_real, d_fake, dy_real, dy_fake)
+        if penalty is None:
+            return None, {}
+        return penalty * k, {"d_penalty": penalty.detach()}
+
+    def g_lazy_loss(self, G: nn.Module, step: int) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+        """Lazy G regularisers (terms with ``g_interval`` > 1, e.g. path length) for a separate G
+        optimiser step (StyleGAN2's "Greg" phase); each term returns its value ×interval on its
+        steps and None otherwise."""
+        total, logs = None, {}
+        for t in self.terms:
+            value = t.g_lazy_term(G, step) if t.g_interval > 1 else None
+            if value is not None:
+                total = value if total is None else total + value
+                logs[f"g_{t.name}"] = value.detach()
         return total, logs
 
     def g_loss(

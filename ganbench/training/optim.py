@@ -8,10 +8,18 @@ from typing import Any
 import torch
 
 
-def make_optimiser(o: Any, params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    """``optim.name`` (adam | rmsprop) over ``params`` at ``lr``, with the section's betas and decay."""
+def make_optimiser(
+    o: Any, params: Iterable[torch.nn.Parameter], lr: float, lazy_interval: int = 1
+) -> torch.optim.Optimizer:
+    """``optim.name`` (adam | rmsprop) over ``params`` at ``lr``, with the section's betas and decay.
+
+    ``lazy_interval`` k > 1 (lazy regularisation) rescales Adam as StyleGAN2 does: with the
+    regulariser's extra step every k steps, c = k/(k+1) of the updates are the loss's, so lr → c·lr
+    and β → β^c keep the per-minibatch behaviour of the unregularised optimiser."""
     if o.name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=o.betas, weight_decay=o.weight_decay)
+        c = lazy_interval / (lazy_interval + 1) if lazy_interval > 1 else 1.0
+        betas = tuple(b**c for b in o.betas)
+        return torch.optim.Adam(params, lr=lr * c, betas=betas, weight_decay=o.weight_decay)
     return torch.optim.RMSprop(params, lr=lr, weight_decay=o.weight_decay)
 
 

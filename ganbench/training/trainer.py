@@ -35,7 +35,7 @@ from ganbench.training.checkpoint import (
     save_checkpoint,
 )
 from ganbench.training.device import resolve_threads
-from ganbench.training.ema import make_ema
+from ganbench.training.ema import make_ema, uses_ema
 from ganbench.training.growing import Growth, Schedule
 from ganbench.training.optim import make_optimiser
 from ganbench.training.samples import SAMPLES_PER_CLASS, save_samples
@@ -96,9 +96,10 @@ class Trainer:
                 f"model.conditioning={cfg.model.conditioning!r} needs labels, but dataset "
                 f"{cfg.data.name!r} has none"
             )
-        self.opt_g = make_optimiser(cfg.optim, self.G.parameters(), cfg.optim.lr_g)
-        self.opt_d = make_optimiser(cfg.optim, self.D.parameters(), cfg.optim.lr_d)
-        self.ema = make_ema(self.G, cfg.train.ema_decay) if cfg.train.ema_decay else None
+        obj = self.objective  # lazy regularisers take extra steps: Adam is rescaled for them
+        self.opt_g = make_optimiser(cfg.optim, self.G.parameters(), cfg.optim.lr_g, obj.g_interval)
+        self.opt_d = make_optimiser(cfg.optim, self.D.parameters(), cfg.optim.lr_d, obj.d_interval)
+        self.ema = make_ema(self.G, cfg.train) if uses_ema(cfg.train) else None
         # the schedule: resolution, fade-in and batch size of each step (one phase when not growing)
         self.schedule = Schedule(cfg)
         self.growth = Growth(self.schedule, [self.G, self.D] + ([self.ema.module] if self.ema else []))
@@ -221,6 +222,10 @@ class Trainer:
             self.scaler_d.scale(loss_d).backward()
             self.scaler_d.step(self.opt_d)
             self.scaler_d.update()
+            reg_d, reg_logs = self.objective.d_lazy_loss(self.D_run, real, y_real, fake, y_fake, step)
+            if reg_d is not None:  # lazy penalty: its own step (StyleGAN2's Dreg)
+                self._lazy_step(reg_d, self.opt_d, self.scaler_d)
+                logs.update(reg_logs)
             self.objective.lipschitz.after_d_step(self.D)
         # G step: D's parameter gradients are not needed, only the gradient through D to G.
         self.D.requires_grad_(False)
@@ -232,10 +237,22 @@ class Trainer:
         self.scaler_g.scale(loss_g).backward()
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
+        with self.autocast():
+            reg_g, reg_logs_g = self.objective.g_lazy_loss(self.G_run, step)
+        if reg_g is not None:  # lazy G regulariser (path length): its own step (StyleGAN2's Greg)
+            self._lazy_step(reg_g, self.opt_g, self.scaler_g)
+            logs_g.update(reg_logs_g)
         if self.ema is not None:
             self.ema.update_parameters(self.G)
         self._last_batch = (real, y_real, fake.detach(), y_fake)
         return {**logs, **logs_g}
+
+    @staticmethod
+    def _lazy_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler) -> None:
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
 
     # --- evaluation ------------------------------------------------------------------------------
     def eval_generator(self) -> nn.Module:
