@@ -19,6 +19,10 @@ EXTRACTORS: Registry = Registry("feature extractor")
 METRICS: Registry = Registry("metric")
 EXECUTORS: Registry = Registry("executor")
 SOURCES: Registry = Registry("evaluation source")
+# NVIDIA network classes ganbench can rebuild from a network pickle without running its code: the
+# pickled class's ``module.ClassName`` (e.g. ``training.networks.Generator``) -> a builder
+# ``(init_args, init_kwargs) -> nn.Module`` whose state-dict keys and shapes are NVIDIA's
+NVIDIA_NETWORKS: Registry = Registry("NVIDIA network class")
 
 _MODULES = (
     "ganbench.data",

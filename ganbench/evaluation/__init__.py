@@ -7,6 +7,7 @@ Importing it registers the extractors, metrics and sources. The one-call API is
 
 from ganbench.evaluation import (  # noqa: F401  (registration)
     cmmd,
+    equivariance,
     extractors,
     memorisation,
     metrics,

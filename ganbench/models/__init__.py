@@ -8,5 +8,7 @@ from ganbench.models import (  # noqa: F401  (registration)
     resnet,
     sagan,
     stylegan,
+    stylegan2,
+    stylegan3,
     translation_families,
 )

@@ -1,0 +1,1 @@
+"""Discriminator augmentation (DiffAugment, ADA): being written this session."""
