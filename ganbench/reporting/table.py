@@ -140,8 +140,14 @@ def default_row_keys(df: pd.DataFrame) -> list[str]:
     drop_order = [k for k in reversed(keys) if k not in BENCHMARK_AXES] + [
         k for k in reversed(keys) if k in BENCHMARK_AXES
     ]
+    # the dataset is a column, not a row: a key it determines (the model of a task, as in a
+    # translation grid's Pix2Pix on paired and CycleGAN on unpaired data) is not a row key either
+    dataset_col = "cfg:" + DATASET_KEY
+    if dataset_col in df.columns and df[dataset_col].nunique() > 1:
+        text[DATASET_KEY] = as_key_text(df[[dataset_col]])[dataset_col].to_numpy()
+    by_dataset = [DATASET_KEY] if DATASET_KEY in text.columns else []
     for key in drop_order:
-        others = [k for k in keys if k != key]
+        others = [k for k in keys if k != key] + by_dataset
         if others and (text.groupby(others, dropna=False)[key].nunique() <= 1).all():
             keys.remove(key)
     return keys
@@ -281,6 +287,16 @@ def leaderboard(
         # a key some records lack (NaN) is a value of its own ("—"): with pandas >= 3, astype(str)
         # keeps NaN and groupby would silently drop those runs from the table
         df[col] = df[col].map(key_text)
+    # a column group shows the metrics some of its runs have (translation: L1/PSNR/SSIM on paired
+    # tasks, cycle L1 on unpaired ones), and always the ranking metric
+    group_metrics = {
+        g.label: [
+            m
+            for m in metrics
+            if m == primary or (f"m:{m}" in df and df.loc[df[GROUP_COL] == g.label, f"m:{m}"].notna().any())
+        ]
+        for g in groups
+    }
     numeric_rows, display_rows = [], []
     seed_values: dict[str, list[np.ndarray]] = {g.label: [] for g in groups}  # primary, finite
     for key, grp in df.groupby(group_cols, sort=False):
@@ -290,7 +306,7 @@ def leaderboard(
         for g in groups:
             sub = grp[grp[GROUP_COL] == g.label]
             diverged = int((sub["status"] == "diverged").sum())
-            for m in metrics:
+            for m in group_metrics[g.label]:
                 col = f"m:{m}"
                 # a run without the metric (diverged before evaluation) counts as NaN: n never hides it
                 vals = sub[col].astype(float) if col in sub else pd.Series([math.nan] * len(sub))

@@ -103,3 +103,43 @@ def test_ranked_by_the_metric_the_runs_selected_checkpoints_by():
     rows[1]["cfg:eval.selection_metric"] = "fid"
     _, numeric, _, metrics = build_leaderboard(pd.DataFrame(rows))
     assert metrics[0] == "fid" and numeric["objective.loss"].tolist() == ["hinge", "wasserstein"]
+
+
+def translation_frame():
+    """A translation grid's records: Pix2Pix on the paired task, CycleGAN on the unpaired one (the
+    model is set per dataset), × loss; paired metrics on one task, cycle L1 on the other."""
+    rows = []
+    for data, model, extra in (
+        ("fmnist-edges2garment", "pix2pix", {"m:ssim": 0.5}),
+        ("fmnist-sneaker2boot", "cyclegan", {"m:cycle_l1": 0.03}),
+    ):
+        for i, loss in enumerate(("hinge", "lsgan")):
+            rows.append(
+                {
+                    "cfg:data.name": data,
+                    "cfg:seed": 0,
+                    "cfg:model.name": model,
+                    "cfg:objective.loss": loss,
+                    "m:fid": 10.0 + i + (20 if model == "cyclegan" else 0),
+                    **extra,
+                    "status": "finished",
+                    "run_id": f"{data}-{loss}",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_a_key_the_dataset_determines_is_not_a_row():
+    # model.name varies only with the dataset (a column): one row per loss, both tasks side by side
+    assert default_row_keys(translation_frame()) == ["objective.loss"]
+    display, numeric, _, _ = build_leaderboard(translation_frame())
+    assert numeric["objective.loss"].tolist() == ["hinge", "lsgan"]
+    assert numeric["fmnist-sneaker2boot/fid/mean"].tolist() == [30.0, 31.0]
+
+
+def test_a_column_group_shows_only_the_metrics_its_runs_have():
+    display, numeric, _, _ = build_leaderboard(translation_frame())
+    assert "fmnist-edges2garment/ssim/mean" in numeric and "fmnist-sneaker2boot/cycle_l1/mean" in numeric
+    assert "fmnist-edges2garment/cycle_l1/mean" not in numeric
+    assert "fmnist-sneaker2boot/ssim/mean" not in numeric
+    assert not any("sneaker2boot SSIM" in c for c in display.columns)
