@@ -14,6 +14,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, ClassVar
 
+from torch.utils.data import Subset
 from torchvision import datasets as tvd
 
 from ganbench.config import DataConfig
@@ -30,8 +31,11 @@ def image_options(
     interpolation: Interpolation = "bilinear",
     in_memory: bool | None = None,
     num_workers: int | None = None,
+    train_first: int | None = None,
 ) -> None:
-    """The ``data.params`` keys of the torchvision datasets (the signature is the schema)."""
+    """The ``data.params`` keys of the torchvision datasets (the signature is the schema).
+    ``train_first: N`` keeps the first N images of the train split (small-data experiments); the
+    other splits (the FID reference ``test``) stay whole."""
 
 
 class VisionDataset(ImageDataSource):
@@ -49,6 +53,16 @@ class VisionDataset(ImageDataSource):
         params = self.check_config(cfg)
         root = resolve_root(cfg.root)
         dataset = self.load(cfg.split, root, params.pop("download", False))
+        first = params.pop("train_first", None)
+        if first is not None and cfg.split == "train":
+            if isinstance(first, bool) or not isinstance(first, int) or not 0 < first <= len(dataset):
+                raise ConfigError(
+                    f"data.params.train_first={first!r}: must be an integer in 1..{len(dataset)} "
+                    f"(images of {self.dataset_name!r}'s train split to keep)"
+                )
+            dataset = Subset(dataset, range(first))
+            if params.get("in_memory") is None:  # a Subset is not an array torchvision holds
+                params["in_memory"] = True
         super().__init__(
             dataset,
             name=self.dataset_name,
@@ -119,6 +133,7 @@ def fashion_options(
     interpolation: Interpolation = "bilinear",
     in_memory: bool | None = None,
     num_workers: int | None = None,
+    train_first: int | None = None,
 ) -> None:
     """``data.params`` of fashion-mnist: no ``download`` key, the loader fetches it when it must."""
 
