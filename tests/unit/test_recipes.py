@@ -233,6 +233,7 @@ EXPECTED_RUNS = {
     "fmnist-translation.yaml": 18,  # pix2pix on edges, cyclegan on sneaker2boot × 3 losses × 3 Lipschitz
     "fmnist-translation-cpu.yaml": 18,
     "fmnist-translation-smoke.yaml": 2,
+    "fmnist-2k-augment.yaml": 3,  # no augmentation, ada, diffaugment
 }
 # Translation grids match budgets within a task (checked below), not across Pix2Pix and CycleGAN.
 TRANSLATION_GRIDS = (
@@ -249,6 +250,8 @@ UNMATCHED = {
     "pacgan-table1-5epochs.yaml": ("train.batch_size",),
     # each family keeps its paper's optimiser; ProGAN its EMA and (Wasserstein rows) ε-drift
     "fmnist-growing.yaml": ("optim", "train.ema_decay", "objective.techniques"),
+    # the augmentation technique is what the grid compares
+    "fmnist-2k-augment.yaml": ("objective.techniques",),
 }
 # Config sections every run of a grid shares: the matched budget and evaluation.
 MATCHED = ("train.steps", "train.batch_size", "train.n_critic", "train.ema_decay", "optim", "eval")
