@@ -22,6 +22,9 @@ SOURCE is one of (detected; --kind forces it):
   torchscript  a TorchScript generator file (torch.jit.save), called as G(z) or G(z, y)
   callable     package.module:factory or path/to/file.py:factory; factory() returns the
                generator. THIS IMPORTS AND RUNS THAT PYTHON CODE: use it on code you trust
+  nvidia-pickle  an NVIDIA StyleGAN2/3 network-snapshot-*.pkl (.pkl): read by a restricted
+               unpickler, NOTHING IN IT RUNS; rebuilt as ganbench's own StyleGAN2/3
+               (--network G_ema|G, --truncation-psi, --noise-mode)
   run          a ganbench run folder (record.json + checkpoints/); best.pt else last.pt,
                EMA weights when present
 With a translation dataset as --reference (e.g. fmnist-edges2garment), SOURCE is a translator
@@ -41,6 +44,9 @@ FLAGS = {
     "layout": "--layout",
     "labels": "--labels",
     "checkpoint": "--checkpoint",
+    "network": "--network",
+    "truncation_psi": "--truncation-psi",
+    "noise_mode": "--noise-mode",
     "use_ema": "--ema",  # only --no-ema exists: see flag_name
     "kind": "--kind",
     "real": "--reference",
@@ -105,7 +111,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("source", help="what to evaluate (see below)")
     p.add_argument(
-        "--kind", choices=["folder", "array", "torchscript", "callable", "run"], help="source kind"
+        "--kind",
+        choices=["folder", "array", "torchscript", "callable", "nvidia-pickle", "run"],
+        help="source kind",
     )
     g = p.add_argument_group("reference")
     g.add_argument("--reference", metavar="DATASET", help="dataset name (default for a run folder: its own)")
@@ -159,6 +167,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--checkpoint", choices=["auto", "best", "last"], help="run folder: which checkpoint")
     g.add_argument("--no-ema", action="store_true", help="run folder: the raw G, not its EMA")
+    g.add_argument("--network", help="NVIDIA .pkl: the generator to evaluate, G_ema (default) or G")
+    g.add_argument("--truncation-psi", type=float, help="NVIDIA .pkl: truncation psi (default 1: none)")
+    g.add_argument(
+        "--noise-mode", help="NVIDIA .pkl: noise inputs random (default, as NVIDIA's metrics), const or none"
+    )
     g.add_argument("--resize", action="store_true", help="resize/convert images to the reference shape")
     g = p.add_argument_group("running")
     g.add_argument("--batch-size", type=int, default=250)
@@ -168,6 +181,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="write the result record (JSON) here; '-' prints it on stdout (the table goes to stderr)",
     )
     g.add_argument("--json", action="store_true", help="print the result record as JSON instead of a table")
+    g.add_argument(
+        "--as-run",
+        metavar="DIR",
+        help="also write DIR/record.json, a run record that ganbench leaderboard ranks beside ganbench's "
+        "runs (an 'external' row; the file's sha256 in its config and provenance)",
+    )
     g.add_argument(
         "--pairs-figure",
         metavar="PNG",
@@ -221,6 +240,11 @@ def run(args: argparse.Namespace) -> int:
     if args.out and not to_stdout:
         write_json_atomic(Path(args.out), record)
         print(f"wrote {args.out}", file=sys.stderr)
+    if args.as_run:
+        from ganbench.evaluation.sources.as_run import run_record
+        from ganbench.records import write_record
+
+        print(f"wrote {write_record(Path(args.as_run), run_record(record))}", file=sys.stderr)
     if args.pairs_figure:
         print(f"wrote {args.pairs_figure}", file=sys.stderr)
     return 0
@@ -367,4 +391,7 @@ def _source_options(args: argparse.Namespace) -> dict[str, Any]:
         "labels": args.labels,
         "checkpoint": args.checkpoint,
         "use_ema": False if args.no_ema else None,
+        "network": args.network,
+        "truncation_psi": args.truncation_psi,
+        "noise_mode": args.noise_mode,
     }

@@ -10,6 +10,8 @@ number of samples and a seed. One module per kind:
 - ``torchscript``, ``callable`` (:mod:`.generator`): a TorchScript generator file, called as ``G(z)``
   or ``G(z, y)``; ``package.module:factory`` or ``path/to/file.py:factory``, whose ``factory()``
   returns the generator (this imports and runs the user's code, which is the point of it);
+- ``nvidia-pickle`` (:mod:`.nvidia_pickle`): an NVIDIA StyleGAN2/3 ``network-snapshot-*.pkl``, read by a
+  restricted unpickler (nothing in it runs) into ganbench's own StyleGAN2/3 generator;
 - ``run``: a ganbench run folder; its record's config rebuilds G, the checkpoint gives the weights
   (registered by ``ganbench.training.run_source``, beside the code that writes checkpoints).
 
@@ -39,10 +41,17 @@ from ganbench.evaluation.sources.generator import (
     load_factory,
     sample_latents,
 )
+from ganbench.evaluation.sources.nvidia_pickle import (
+    NvidiaPickleSource,
+    load_nvidia_generator,
+    read_nvidia_pickle,
+    write_nvidia_pickle,
+)
 from ganbench.evaluation.sources.open import detect_kind, open_source
 
 __all__ = [
     "LATENTS",
+    "NvidiaPickleSource",
     "RANGES",
     "RANGE_SLACK",
     "ArraySource",
@@ -58,7 +67,10 @@ __all__ = [
     "detect_kind",
     "float_to_uint8",
     "load_factory",
+    "load_nvidia_generator",
     "open_source",
     "parse_range",
+    "read_nvidia_pickle",
     "sample_latents",
+    "write_nvidia_pickle",
 ]

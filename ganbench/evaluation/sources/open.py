@@ -20,6 +20,8 @@ def detect_kind(spec: str) -> str:
     if p.is_file():
         if p.suffix.lower() in (".npy", ".npz"):
             return "array"
+        if p.suffix.lower() == ".pkl":  # read by a restricted unpickler, nothing in it runs
+            return "nvidia-pickle"
         if p.suffix.lower() == ".py":
             raise SourceError(f"{spec}: a Python file; name its factory as {spec}:factory")
         return "torchscript"
@@ -27,7 +29,7 @@ def detect_kind(spec: str) -> str:
         return "callable"
     raise SourceError(
         f"source {spec!r}: no such file or folder, and not package.module:factory; expected an image folder, "
-        f".npy/.npz array, TorchScript file, module:factory, or ganbench run folder"
+        f".npy/.npz array, TorchScript file, NVIDIA .pkl, module:factory, or ganbench run folder"
     )
 
 
