@@ -3,10 +3,11 @@ the metrics along the truncation sweep, and perceptual path length (PPL) in Z an
 
 It takes the generator as an ``nn.Module`` with the style interface (StyleGAN's family has it):
 ``mapping(z, y) -> w`` (N × w_dim), ``broadcast(w) -> ws`` (N × num_ws × w_dim), ``synthesis(ws)``
-(linear images, full resolution), ``truncate(ws, psi, cutoff)``, ``w_avg``, ``num_ws``,
-``layer_resolutions`` (the resolution of each style), ``z_dim``, ``num_classes`` and
-``has_mapping_network``. A generator without a mapping network has no W to mix or truncate in: it
-is refused, naming what it lacks.
+(linear images, full resolution) — or, as StyleGAN2's (whose ``mapping`` and ``synthesis`` are
+NVIDIA's modules), ``map_ws(z, y) -> ws`` and ``synthesize(ws)`` (its noise mode for evaluation) —,
+``truncate(ws, psi, cutoff)``, ``w_avg``, ``num_ws``, ``layer_resolutions`` (the resolution of each
+style), ``z_dim``, ``num_classes`` and ``has_mapping_network``. A generator without a mapping
+network has no W to mix or truncate in: it is refused, naming what it lacks.
 
 Record keys (declared below):
 
@@ -163,6 +164,18 @@ def require_style_generator(G: nn.Module) -> None:
         )
 
 
+def mapped_ws(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    """ws (N × num_ws × w_dim) of z: ``G.map_ws`` where G has one, else ``broadcast(mapping(z, y))``."""
+    map_ws = getattr(G, "map_ws", None)
+    return map_ws(z, y) if map_ws is not None else G.broadcast(G.mapping(z, y))
+
+
+def synthesize(G: nn.Module, ws: torch.Tensor) -> torch.Tensor:
+    """Linear images of ws: ``G.synthesize`` where G has one, else ``G.synthesis``."""
+    synth = getattr(G, "synthesize", None)
+    return synth(ws) if synth is not None else G.synthesis(ws)
+
+
 class Truncated(nn.Module):
     """``G`` sampled with truncation ψ in W (on the first ``cutoff`` styles), as ``G(z, y)``."""
 
@@ -174,8 +187,8 @@ class Truncated(nn.Module):
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         G = self.G
-        ws = G.truncate(G.broadcast(G.mapping(z, y)), self.psi, self.cutoff)
-        return G.synthesis(ws).clamp(-1.0, 1.0)
+        ws = G.truncate(mapped_ws(G, z, y), self.psi, self.cutoff)
+        return synthesize(G, ws).clamp(-1.0, 1.0)
 
 
 def crossover_groups(layer_resolutions: Sequence[int]) -> dict[str, list[int]]:
@@ -212,16 +225,16 @@ def mixing_images(
     za, ya = _latents(G, n_rows, gen)
     zb, yb = _latents(G, n_cols, gen)
     dev = torch.device(device)
-    wa = G.broadcast(G.mapping(za.to(dev), ya.to(dev) if ya is not None else None))
-    wb = G.broadcast(G.mapping(zb.to(dev), yb.to(dev) if yb is not None else None))
+    wa = mapped_ws(G, za.to(dev), ya.to(dev) if ya is not None else None)
+    wb = mapped_ws(G, zb.to(dev), yb.to(dev) if yb is not None else None)
     out = {}
     for name, layers in crossover_groups(G.layer_resolutions).items():
         take = torch.zeros(G.num_ws, dtype=torch.bool, device=dev)
         take[layers] = True
         mixed = torch.where(take[None, None, :, None], wb[None], wa[:, None])  # rows × cols × L × w
         ws = mixed.reshape(n_rows * n_cols, G.num_ws, -1)
-        out[name] = G.synthesis(ws).clamp(-1, 1).cpu()
-    return out, G.synthesis(wa).clamp(-1, 1).cpu(), G.synthesis(wb).clamp(-1, 1).cpu()
+        out[name] = synthesize(G, ws).clamp(-1, 1).cpu()
+    return out, synthesize(G, wa).clamp(-1, 1).cpu(), synthesize(G, wb).clamp(-1, 1).cpu()
 
 
 @torch.no_grad()
@@ -232,8 +245,8 @@ def truncation_images(
     gen = torch.Generator().manual_seed(seed)
     z, y = _latents(G, n, gen)
     dev = torch.device(device)
-    ws = G.broadcast(G.mapping(z.to(dev), y.to(dev) if y is not None else None))
-    return torch.cat([G.synthesis(G.truncate(ws, float(p), cutoff)).clamp(-1, 1).cpu() for p in psis])
+    ws = mapped_ws(G, z.to(dev), y.to(dev) if y is not None else None)
+    return torch.cat([synthesize(G, G.truncate(ws, float(p), cutoff)).clamp(-1, 1).cpu() for p in psis])
 
 
 def _tile(images: torch.Tensor, nrow: int) -> np.ndarray:
@@ -363,15 +376,16 @@ def path_lengths(
         z0, z1, t = z[0::2].to(dev), z[1::2].to(dev), t.to(dev)
         if space == "z":
             ze = torch.cat([slerp(z0, z1, t.to(z0.dtype)), slerp(z0, z1, (t + epsilon).to(z0.dtype))])
-            w = G.mapping(ze, torch.cat([y, y]) if y is not None else None)
+            w = mapped_ws(G, ze, torch.cat([y, y]) if y is not None else None)
         else:
-            w01 = G.mapping(torch.cat([z0, z1]), torch.cat([y, y]) if y is not None else None)
+            # lerp of the broadcast ws: every layer's w is the same, so it is the broadcast of the lerp
+            w01 = mapped_ws(G, torch.cat([z0, z1]), torch.cat([y, y]) if y is not None else None)
             w0, w1 = w01[:b], w01[b:]
-            tt = t[:, None]
+            tt = t[:, None, None]
             w = torch.cat(
                 [torch.lerp(w0, w1, tt.to(w0.dtype)), torch.lerp(w0, w1, (tt + epsilon).to(w0.dtype))]
             )
-        images = G.synthesis(G.broadcast(w))
+        images = synthesize(G, w)
         images = images if images.dtype == torch.float64 else images.float()  # at least float32
         if crop:
             images = ppl_crop(images)
