@@ -343,3 +343,23 @@ def test_stylegan2_round_trip_gives_the_same_images(tmp_path, module):
     assert not torch.equal(outs[0], G(z, y, truncation_psi=1.0, noise_mode="random"))  # psi matters
     src = NvidiaPickleSource(str(path), noise_mode="const")
     assert src.conditional and src.num_classes == 3 and src.describe()["labels"].startswith("uniform over")
+
+
+def test_build_on_a_stand_in_does_not_change_it_for_later_loads(tmp_path):
+    """The pickle's BUILD opcode sets attributes on what find_class returned: each lookup gets a fresh
+    object, so a pickle cannot rewrite the module's stand-ins for the loads after it."""
+    import io
+
+    from ganbench.evaluation.sources import nvidia_pickle
+
+    unpickler = nvidia_pickle.SafeUnpickler(io.BytesIO(b""), tmp_path / "x.pkl")
+    dtype_cls, rebuild = (
+        unpickler.find_class("numpy", "dtype"),
+        unpickler.find_class("torch._utils", "_rebuild_parameter"),
+    )
+    dtype_cls.dtype, rebuild.__defaults__ = "replaced", (1,)
+    assert dtype_cls is not nvidia_pickle._NumpyDtype and issubclass(dtype_cls, nvidia_pickle._NumpyDtype)
+    assert callable(nvidia_pickle._NumpyDtype.dtype) and nvidia_pickle._rebuild_parameter.__defaults__ == (
+        None,
+    )
+    assert unpickler.find_class("numpy", "dtype") is not dtype_cls

@@ -309,7 +309,12 @@ class SafeUnpickler(pickle.Unpickler):
                 f"{self.path}: the pickle asks for {module}.{name}, which ganbench does not allow: it never "
                 f"imports or calls anything from a pickle but its allow-list ({', '.join(allowed_globals())})"
             )
-        return self._reconstruct if stand_in is _reconstruct_persistent_obj else stand_in
+        target = self._reconstruct if stand_in is _reconstruct_persistent_obj else stand_in
+        # a fresh object per lookup: the pickle's BUILD opcode can set attributes on what find_class
+        # returns, and that must not change the stand-ins of this module for later loads
+        if isinstance(target, type):
+            return type(target.__name__, (target,), {})
+        return lambda *args, **kwargs: target(*args, **kwargs)
 
     def persistent_load(self, pid: Any) -> Any:
         raise SourceError(
