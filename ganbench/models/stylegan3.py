@@ -19,9 +19,8 @@ The state dict has NVIDIA's ``training.networks_stylegan3.Generator`` keys, shap
 :func:`from_nvidia_kwargs` (registered in ``NVIDIA_NETWORKS``) builds it from that class's
 constructor arguments; ``scripts/compare_nvidia_stylegan3.py`` checks the outputs against NVIDIA's.
 
-The family's D is StyleGAN (v1)'s discriminator (``models/stylegan.py``, without progressive
-growing: minibatch standard deviation, equalised learning rate, projection for labels), not yet
-StyleGAN2's residual D.
+The family's D is StyleGAN2's (``models/stylegan2.py``: residual, minibatch standard deviation,
+projection on a mapped label), as NVIDIA's StyleGAN3 trains with ``networks_stylegan2.Discriminator``.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ from ganbench.errors import ConfigError
 from ganbench.evaluation.equivariance import check_eq_eval, equivariance_evaluation
 from ganbench.models.family import ImageFamily
 from ganbench.models.filters import design_lowpass_filter, filtered_lrelu
-from ganbench.models.stylegan import StyleGANDiscriminator
+from ganbench.models.stylegan2 import StyleGAN2, StyleGAN2Discriminator
 from ganbench.registries import MODELS, NVIDIA_NETWORKS
 
 RESOLUTIONS = (16, 32, 64, 128, 256, 512, 1024)
@@ -713,11 +712,12 @@ class StyleGAN3(ImageFamily):
     """StyleGAN3-T; ``model.g``: the options of :class:`StyleGAN3Generator` (NVIDIA's names;
     ``mapping_layers`` / ``mapping_lr_mul`` for its mapping_kwargs) and ``eq_eval`` (the final
     equivariance evaluation's settings, :func:`ganbench.evaluation.equivariance.check_eq_eval`);
-    ``model.d``: StyleGAN's D options (fmap_base, fmap_max, minibatch_std_group, equalized_lr)."""
+    ``model.d``: StyleGAN2's D options (architecture, channel_base, channel_max, conv_clamp,
+    mbstd_group_size, mbstd_num_channels, mapping_layers)."""
 
     name = "stylegan3"
     generator = StyleGAN3Generator
-    discriminator = StyleGANDiscriminator
+    discriminator = StyleGAN2Discriminator
     resolutions = RESOLUTIONS
     conditionings = ("none", "projection")
     unsupported: ClassVar[dict[str, str]] = {
@@ -735,6 +735,10 @@ class StyleGAN3(ImageFamily):
                 StyleGAN3Generator.plan(RESOLUTIONS[-1], z_dim=cfg.model.z_dim, **cfg.model.g)
             except ValueError as e:
                 raise ConfigError(f"{where}: model.g: {e}") from None
+
+    @classmethod
+    def check_combination(cls, cfg: Any, d: dict[str, Any], where: str) -> None:
+        StyleGAN2.check_combination(cfg, d, where)  # the same D: the same Lipschitz methods
 
     @classmethod
     def build(cls, cfg: Any, data: Any) -> tuple[nn.Module, nn.Module]:

@@ -167,7 +167,7 @@ def test_forward_shapes_range_transform_and_emas():
 def _cfg(**g) -> RunConfig:
     return RunConfig(
         data=DataConfig(name="fashion-mnist", resolution=32),
-        model=ModelConfig(name="stylegan3", z_dim=8, g=g, d={"fmap_base": 64, "fmap_max": 16}),
+        model=ModelConfig(name="stylegan3", z_dim=8, g=g, d={"channel_base": 64, "channel_max": 16}),
     )
 
 
