@@ -363,3 +363,23 @@ def test_build_on_a_stand_in_does_not_change_it_for_later_loads(tmp_path):
         None,
     )
     assert unpickler.find_class("numpy", "dtype") is not dtype_cls
+
+
+@pytest.mark.skipif(
+    "training.networks_stylegan3.Generator" not in NVIDIA_NETWORKS,
+    reason="the stylegan3 builder is not registered",
+)
+def test_stylegan3_round_trip_gives_the_same_images(tmp_path):
+    kwargs = {"z_dim": 8, "c_dim": 0, "w_dim": 8, "img_resolution": 16, "img_channels": 1,
+              "mapping_kwargs": {"num_layers": 1}, "channel_base": 256, "channel_max": 16}  # fmt: skip
+    torch.manual_seed(0)
+    G = NVIDIA_NETWORKS.get("training.networks_stylegan3.Generator")((), kwargs).eval()
+    nets = {"G_ema": ("training.networks_stylegan3", "Generator", kwargs, G)}
+    G2, info = load_nvidia_generator(write_nvidia_pickle(tmp_path / "sg3.pkl", nets))
+    assert info["class"] == "training.networks_stylegan3.Generator" and info["resolution"] == 16
+    z = torch.randn(3, 8, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(G(z, truncation_psi=0.7), G2(z, truncation_psi=0.7))
+    src = NvidiaPickleSource(str(tmp_path / "sg3.pkl"))
+    assert src.describe()["noise_mode"].startswith("n/a") and not src.conditional
+    with pytest.raises(ConfigError, match=r"noise_mode='const', but its G_ema .* has no noise inputs"):
+        NvidiaPickleSource(str(tmp_path / "sg3.pkl"), noise_mode="const")
