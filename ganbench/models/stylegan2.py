@@ -1165,7 +1165,8 @@ class StyleGAN2(ImageFamily):
         "concatenated to z) and to D by projection on a mapped label: use 'projection'",
         "acgan": "StyleGAN2 has no auxiliary classifier D: use 'projection'",
     }
-    has_mapping_network = True  # style mixing, truncation, PPL (evaluation/style.py), path length
+    has_mapping_network = True  # style mixing, truncation, PPL (evaluation/style.py)
+    supports_path_length = True  # G.training_ws and G.synthesis(ws) (objectives/path_length.py)
     packs_d_input = True
 
     @classmethod

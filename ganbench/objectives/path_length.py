@@ -9,8 +9,8 @@ lazy regularisation, G's Adam rescaled by the trainer). The batch is the G step'
 trainer's checkpoint (``state_dict``).
 
 It needs a generator with a mapping network and a synthesis network (``map_ws`` / ``training_ws``
-and ``synthesis``): the model family declares that with ``has_mapping_network``; validation refuses
-the others.
+and ``synthesis(ws)``, differentiable in ws): the model family declares that with the class
+attribute ``supports_path_length``; validation refuses the others.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ class PathLength(Term):
     @classmethod
     def validate(cls, cfg: Any, where: str) -> None:
         family = MODELS.get(cfg.model.name, f"{where}: model.name")
-        if not getattr(family, "has_mapping_network", False):
-            able = [n for n in MODELS.names() if getattr(MODELS.get(n), "has_mapping_network", False)]
+        if not getattr(family, "supports_path_length", False):
+            able = [n for n in MODELS.names() if getattr(MODELS.get(n), "supports_path_length", False)]
             raise ConfigError(
                 f"{where}: objective.techniques.path_length needs a generator with a mapping and a synthesis "
                 f"network; the {cfg.model.name!r} family has none; families that do: {', '.join(able)}"
