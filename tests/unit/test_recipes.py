@@ -233,7 +233,7 @@ EXPECTED_RUNS = {
     "fmnist-translation.yaml": 18,  # pix2pix on edges, cyclegan on sneaker2boot × 3 losses × 3 Lipschitz
     "fmnist-translation-cpu.yaml": 18,
     "fmnist-translation-smoke.yaml": 2,
-    "fmnist-2k-augment.yaml": 2,  # no augmentation, ada
+    "fmnist-2k-augment.yaml": 3,  # no augmentation, ada, diffaugment
 }
 # Translation grids match budgets within a task (checked below), not across Pix2Pix and CycleGAN.
 TRANSLATION_GRIDS = (
