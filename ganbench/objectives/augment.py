@@ -224,7 +224,8 @@ class AdaPipeline:
     shifts land exactly on pixel centres, so the blit set alone is exact.
 
     Colour transforms compose one 4×4 matrix per sample acting on (R, G, B, 1), as NVIDIA's; a
-    one-channel image uses the mean of the matrix's colour rows (NVIDIA's rule for grayscale)."""
+    one-channel image uses the mean of the matrix's colour rows (NVIDIA's rule for grayscale), under
+    which hue and saturation are the identity (NVIDIA skips them there; we draw them all the same)."""
 
     def __init__(self, sets: str = "bgc") -> None:
         self.ops = tuple(op for s in sets for op in ADA_SETS[s])

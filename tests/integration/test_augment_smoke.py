@@ -78,3 +78,17 @@ def test_ganbench_train_with_augmentation(tmp_path: Path, techniques: dict, caps
     assert rec["config"]["objective"]["techniques"] == techniques
     assert rec["metrics"]["fid"] > 0
     assert ("ada_p" in rec["history"][-1]) == ("ada" in techniques)
+
+
+def test_train_first_keeps_the_first_images_of_the_train_split_only() -> None:
+    from ganbench.config import DataConfig
+    from ganbench.errors import ConfigError
+
+    dataset = DATASETS.get("fashion-mnist")
+    full = dataset(DataConfig(name="fashion-mnist", split="train"))
+    small = dataset(DataConfig(name="fashion-mnist", split="train", params={"train_first": 1000}))
+    assert len(small) == 1000 and len(full) == 60000
+    assert torch.equal(small.images, full.images[:1000])
+    assert len(small.for_split("test")) == 10000  # the FID reference stays whole
+    with pytest.raises(ConfigError, match=r"data\.params\.train_first=0: must be an integer in 1\.\.60000"):
+        dataset(DataConfig(name="fashion-mnist", split="train", params={"train_first": 0}))
