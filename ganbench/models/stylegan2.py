@@ -31,9 +31,7 @@ applies in training mode only, as NVIDIA's loss does in every G and D pass.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
-import sys
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -1192,11 +1190,3 @@ class StyleGAN2(ImageFamily):
     def final_evaluation(cls, G: nn.Module, data: Any, cfg: Any, run_dir: Any, device: Any) -> dict[str, Any]:
         """The style evaluation (:mod:`ganbench.evaluation.style`): figures, truncation sweep, PPL."""
         return style_evaluation(G, data, cfg.eval, run_dir, device, **(cfg.model.g.get(STYLE_EVAL_KEY) or {}))
-
-
-# The path_length technique (objectives/path_length.py) is registered by importing it here, unless
-# ganbench.objectives.objective is mid-import (it imports models.base, which loads the families):
-# then objectives/__init__.py must import it (asked of the package's owner).
-_objective = sys.modules.get("ganbench.objectives.objective")
-if _objective is None or hasattr(_objective, "Term"):
-    importlib.import_module("ganbench.objectives.path_length")

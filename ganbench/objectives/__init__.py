@@ -7,6 +7,7 @@ from ganbench.objectives import (  # noqa: F401  (registration)
     lipschitz,
     losses,
     packing,
+    path_length,
     techniques,
     translation,
 )
