@@ -72,8 +72,14 @@ class Grid:
         return followups(self.search, self.methods, results_dir)
 
     def row_keys(self) -> list[str] | None:
-        """The axes a leaderboard compares (seeds are averaged, datasets are column groups)."""
-        return [k for k in self.axes if k not in ("seed", "data.name")] or None
+        """The axes a leaderboard compares (seeds are averaged, datasets are column groups). An
+        axis of mappings (``objective.techniques: [{}, {ada: ...}]``) is no record key — records
+        hold its flattened leaves — so with one the leaderboard finds the rows itself (None)."""
+        keys = [k for k in self.axes if k not in ("seed", "data.name")]
+        configs = [run.to_dict() for run in self.runs]
+        if any(isinstance(get_dotted(c, k), dict) for c in configs for k in keys):
+            return None
+        return keys or None
 
     def results_dir(self, override: str | Path | None = None) -> Path:
         if override is not None:

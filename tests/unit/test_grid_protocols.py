@@ -234,3 +234,15 @@ def test_the_toy_search_grid_loads():
     assert len(grid.runs) == 2 * 5 * 5 * 10 and len(grid.methods) == 50
     clip = next(c for c in grid.runs if c.objective.lipschitz == "clip")
     assert set(clip.objective.lipschitz_params) == {"c"}
+
+
+def test_a_grid_with_an_axis_of_mappings_leaves_the_rows_to_the_leaderboard() -> None:
+    # records hold objective.techniques.ada.target etc., never objective.techniques itself
+    from ganbench.runners.grid import load_grid
+
+    grid = load_grid("recipes/grids/fmnist-2k-augment.yaml")
+    assert grid.row_keys() is None
+    assert load_grid("recipes/grids/fmnist-translation-cpu.yaml").row_keys() == [
+        "objective.loss",
+        "objective.lipschitz",
+    ]
