@@ -151,6 +151,13 @@ class RuntimeConfig:
     # machine's cores (OMP_NUM_THREADS when set) shared among the local executor's --workers
     cpus: float | None = None
     gpus: float = 0.0  # GPUs it reserves; a fraction (e.g. 0.25) lets small runs share one GPU
+    # Data-parallel runs (torchrun; training/distributed.py). Batch-norm statistics over the global
+    # batch, so the result does not depend on the world size (which is not in the run id); false:
+    # per-rank statistics over train.batch_size / world size (faster, a different model)
+    sync_batchnorm: bool = True
+    # seconds a rank waits for the others (rendezvous at start, every collective after): a missing or
+    # killed rank ends the run with an error after this long instead of a hang
+    dist_timeout_s: float = 600.0
 
 
 @dataclass
@@ -356,6 +363,8 @@ def _check_runtime(r: RuntimeConfig, w: str) -> None:
         raise ConfigError(f"{w}: runtime.threads must be >= 1 or null (sized to the work), got {r.threads}")
     if r.cpus is not None and not r.cpus > 0:
         raise ConfigError(f"{w}: runtime.cpus must be > 0 or null, got {r.cpus}")
+    if not r.dist_timeout_s > 0:
+        raise ConfigError(f"{w}: runtime.dist_timeout_s must be > 0 (seconds), got {r.dist_timeout_s}")
 
 
 def check_eval_config(

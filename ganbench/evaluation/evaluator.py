@@ -4,6 +4,11 @@
 :func:`ganbench.evaluation.sources.generator.sample_latents`); ``evaluate_points`` computes the
 metrics of point data (2-D toys); image metrics go through feature extractors and reference
 statistics (:mod:`ganbench.evaluation.images`); ``evaluate`` picks one by the dataset's kind.
+
+Under torchrun (a process group initialised by the trainer) ``evaluate`` generates data-parallel:
+each rank runs G on its share of every batch of latents (:class:`ShardedGenerator`) and the images
+are gathered, so every rank holds the single process's samples (same latents: the seed alone) and
+computes the same metrics. A single process runs exactly the code it ran before.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from ganbench.errors import SourceError
@@ -19,7 +25,42 @@ from ganbench.evaluation.inputs import EvalInputs
 from ganbench.evaluation.metric import compute_metrics
 from ganbench.evaluation.sources.generator import sample_latents
 
-__all__ = ["evaluate", "evaluate_points", "generate"]
+__all__ = ["ShardedGenerator", "evaluate", "evaluate_points", "generate"]
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size) of the initialised process group, else (0, 1)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class ShardedGenerator(nn.Module):
+    """``G`` run data-parallel: a batch of latents is cut into world-size equal slices (the last
+    padded with copies of the batch's first latent), rank r runs slice r and the outputs are gathered
+    in rank order, so the result is G's output for the whole batch on every rank. Sample i depends
+    on latent i alone (G in eval mode), hence on neither the world size nor the batching."""
+
+    def __init__(self, G: nn.Module) -> None:
+        super().__init__()
+        self.G = G
+        self.z_dim = G.z_dim
+        self.num_classes = getattr(G, "num_classes", None)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        rank, world = _world()
+        n = len(z)
+        per = -(-n // world)
+        pad = per * world - n
+        if pad:
+            z = torch.cat([z, z[:1].expand(pad, *z.shape[1:])])
+            y = None if y is None else torch.cat([y, y[:1].expand(pad)])
+        zs = z[rank * per : (rank + 1) * per]
+        ys = None if y is None else y[rank * per : (rank + 1) * per]
+        out = (self.G(zs) if ys is None else self.G(zs, ys)).contiguous()
+        parts = [torch.empty_like(out) for _ in range(world)]
+        dist.all_gather(parts, out)
+        return torch.cat(parts)[:n]
 
 
 @torch.no_grad()

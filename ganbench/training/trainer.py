@@ -25,6 +25,7 @@ from ganbench.objectives.build import build_objective
 from ganbench.objectives.lipschitz import estimate_lipschitz
 from ganbench.records import new_record, write_record
 from ganbench.registries import CONDITIONINGS, DATASETS, MODELS, load_all
+from ganbench.training import distributed
 from ganbench.training.checkpoint import (
     BEST,
     LAST,
@@ -52,6 +53,8 @@ class Trainer:
     the folder's old record stays until the new one replaces it.
     """
 
+    data_parallel = True  # runs under torchrun: one rank per process (training/distributed.py)
+
     def __init__(
         self,
         cfg: RunConfig,
@@ -72,12 +75,17 @@ class Trainer:
         self.eval_provenance: dict[str, Any] | None = None  # of the last evaluation (images)
         self.session_eval_s = 0.0  # periodic evaluation time this session: not training throughput
         self.start = 0  # the step this session started at (after resume)
+        self.world = distributed.SINGLE  # set in setup: under torchrun, this process's rank
 
     # --- setup -----------------------------------------------------------------------------------
     def setup(self) -> None:
         load_all()
         cfg = self.cfg
-        self.device = resolve_device(cfg.runtime.device)
+        # under torchrun: join the process group; rank r trains on GPU LOCAL_RANK (distributed.py)
+        self.world = distributed.init(cfg.runtime.device, cfg.runtime.dist_timeout_s)
+        self.device = distributed.device_for(resolve_device(cfg.runtime.device), self.world)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)  # the default device of this rank's kernels
         torch.manual_seed(cfg.seed)  # weight initialisation and the global RNG (penalty sampling)
         self.data = DATASETS.get(cfg.data.name, "data.name")(cfg.data)
         self.family = MODELS.get(cfg.model.name, "model.name")
@@ -87,6 +95,9 @@ class Trainer:
         torch.set_num_threads(resolve_threads(cfg.runtime, G, D, cfg.train.batch_size, labelled))
         self.objective = build_objective(cfg)
         D = self.objective.attach(G, D)
+        if self.world.parallel and cfg.runtime.sync_batchnorm:
+            # batch-norm statistics over the global batch: the run does not depend on the world size
+            G, D = distributed.convert_batchnorm(G), distributed.convert_batchnorm(D)
         memory_format = torch.channels_last if cfg.runtime.channels_last else torch.preserve_format
         self.G = G.to(self.device, memory_format=memory_format)
         self.D = D.to(self.device, memory_format=memory_format)
@@ -102,6 +113,8 @@ class Trainer:
         self.ema = make_ema(self.G, cfg.train) if uses_ema(cfg.train) else None
         # the schedule: resolution, fade-in and batch size of each step (one phase when not growing)
         self.schedule = Schedule(cfg)
+        for phase in self.schedule.phases:  # the global batch of every phase is split over the ranks
+            distributed.check_batch(phase.batch_size, self.world.size)
         self.growth = Growth(self.schedule, [self.G, self.D] + ([self.ema.module] if self.ema else []))
         self.z_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1_000_003)
         amp = cfg.runtime.amp
@@ -184,11 +197,24 @@ class Trainer:
 
     # --- one step --------------------------------------------------------------------------------
     def latents(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        z = torch.randn(n, self.G.z_dim, device=self.device, generator=self.z_gen)
+        """``n`` latents (and labels) for this rank: every rank draws the global batch's and keeps
+        its slice, so the ranks together use the single process's latents."""
+        n_all = n * self.world.size
+        z = torch.randn(n_all, self.G.z_dim, device=self.device, generator=self.z_gen)
         y = None
         if self.conditional:
-            y = torch.randint(self.data.num_classes, (n,), device=self.device, generator=self.z_gen)
-        return z, y
+            y = torch.randint(self.data.num_classes, (n_all,), device=self.device, generator=self.z_gen)
+        return distributed.shard(z, self.world), distributed.shard(y, self.world)
+
+    def _backward(self, loss: torch.Tensor, scaler: torch.amp.GradScaler, opt: torch.optim.Optimizer) -> None:
+        """Backward, then the gradients averaged over the ranks (an explicit all-reduce: exact, and it
+        works with the double backward of GP/R1, where DDP's reducer hooks do not in every mode)."""
+        scaler.scale(loss).backward()
+        distributed.all_reduce_grads(distributed.optimiser_params(opt), self.world)
+
+    def _draws(self, n: int) -> Any:
+        """The objective's per-sample random draws (GP's ε) as the single process's, sliced."""
+        return distributed.per_sample_draws(self.world, n)
 
     def _to_device(self, x: torch.Tensor | None) -> torch.Tensor | None:
         if x is None:
@@ -202,8 +228,13 @@ class Trainer:
         where the schedule changes the batch size."""
         self.growth.apply(self.schedule.at(step))
         if step != self.start and self.schedule.starts_segment(step):
-            return self.schedule.stream(self.data, self.cfg.seed, step)
+            return self.stream(step)
         return batches
+
+    def stream(self, step: int) -> Any:
+        """The data stream at ``step``: every rank reads the global batches and keeps its slice."""
+        batches = self.schedule.stream(self.data, self.cfg.seed, step)
+        return distributed.sharded_stream(batches, self.world) if self.world.parallel else batches
 
     def train_step(self, step: int, batches: Any) -> dict[str, torch.Tensor]:
         cfg = self.cfg
@@ -216,13 +247,14 @@ class Trainer:
             z, y_fake = self.latents(len(real))  # the batch size of this step (growing changes it)
             with torch.no_grad(), self.autocast():
                 fake = self.G_run(z, y_fake)
-            with self.autocast():
+            with self.autocast(), self._draws(len(real)):
                 loss_d, logs = self.objective.d_loss(self.D_run, real, y_real, fake, y_fake, step)
             self.opt_d.zero_grad(set_to_none=True)
-            self.scaler_d.scale(loss_d).backward()
+            self._backward(loss_d, self.scaler_d, self.opt_d)
             self.scaler_d.step(self.opt_d)
             self.scaler_d.update()
-            reg_d, reg_logs = self.objective.d_lazy_loss(self.D_run, real, y_real, fake, y_fake, step)
+            with self._draws(len(real)):
+                reg_d, reg_logs = self.objective.d_lazy_loss(self.D_run, real, y_real, fake, y_fake, step)
             if reg_d is not None:  # lazy penalty: its own step (StyleGAN2's Dreg)
                 self._lazy_step(reg_d, self.opt_d, self.scaler_d)
                 logs.update(reg_logs)
@@ -230,14 +262,14 @@ class Trainer:
         # G step: D's parameter gradients are not needed, only the gradient through D to G.
         self.D.requires_grad_(False)
         z, y_fake = self.latents(len(real))
-        with self.autocast():
+        with self.autocast(), self._draws(len(real)):
             fake = self.G_run(z, y_fake)
             loss_g, logs_g = self.objective.g_loss(self.D_run, fake, y_fake, real, y_real, step)
         self.opt_g.zero_grad(set_to_none=True)
-        self.scaler_g.scale(loss_g).backward()
+        self._backward(loss_g, self.scaler_g, self.opt_g)
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
-        with self.autocast():
+        with self.autocast(), self._draws(len(real)):
             reg_g, reg_logs_g = self.objective.g_lazy_loss(self.G_run, step)
         if reg_g is not None:  # lazy G regulariser (path length): its own step (StyleGAN2's Greg)
             self._lazy_step(reg_g, self.opt_g, self.scaler_g)
@@ -247,10 +279,11 @@ class Trainer:
         self._last_batch = (real, y_real, fake.detach(), y_fake)
         return {**logs, **logs_g}
 
-    @staticmethod
-    def _lazy_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler) -> None:
+    def _lazy_step(
+        self, loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler
+    ) -> None:
         opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        self._backward(loss, scaler, opt)
         scaler.step(opt)
         scaler.update()
 
@@ -260,13 +293,17 @@ class Trainer:
 
     def evaluate(self, G: nn.Module, seed: int) -> tuple[dict[str, Any], torch.Tensor]:
         self.eval_provenance = None
+        # every rank generates its share of the samples (evaluator.py); the metrics are the same on all
         metrics, samples = evaluate(G, self.data, self.cfg.eval, seed, self.device)
         # image evaluation returns its provenance (extractor, reference stats, counts) with the metrics
         self.eval_provenance = metrics.pop("_provenance", None)
         return metrics, samples
 
     def lipschitz_estimate(self) -> dict[str, float]:
-        real, y_real, fake, y_fake = self._last_batch
+        # on the global batch (gathered), as one process would; every rank computes the same
+        real, y_real, fake, y_fake = (
+            None if t is None else distributed.gather(t, self.world) for t in self._last_batch
+        )
         gen = torch.Generator().manual_seed(self.cfg.eval.seed)
         return estimate_lipschitz(self.D, real.float(), fake.float(), y_real, y_fake, generator=gen)
 
@@ -285,7 +322,9 @@ class Trainer:
             and (self.best is None or is_better(key, value, self.best["value"]))
         ):
             self.best = {"step": step, "metric": key, "value": value}
-            save_checkpoint(self.run_dir, {"step": step, "G": self.eval_generator().state_dict()}, BEST)
+            if self.world.main:  # the ranks' weights are identical: one writes
+                save_checkpoint(self.run_dir, {"step": step, "G": self.eval_generator().state_dict()}, BEST)
+            distributed.barrier(self.world)  # finish() may read best.pt on every rank
 
     def progress_labels(self, done: int) -> dict[str, Any]:
         """What a history entry or evaluation after ``done`` steps is labelled with: the real images D
@@ -305,10 +344,16 @@ class Trainer:
         cfg = self.cfg
         steps, tc = cfg.train.steps, cfg.train
         end = min(steps, self.stop_at) if self.stop_at is not None else steps
-        batches = self.schedule.stream(self.data, cfg.seed, start)
+        batches = self.stream(start)
         self.growth.apply(self.schedule.evaluated_state(start))  # as trained so far (step 0: the first)
         session_t0 = time.perf_counter()
-        bar = tqdm(total=steps, initial=start, disable=not self.progress, desc=cfg.run_id[:48], leave=False)
+        bar = tqdm(
+            total=steps,
+            initial=start,
+            disable=not (self.progress and self.world.main),
+            desc=cfg.run_id[:48],
+            leave=False,
+        )
         status, error, ran = "finished", None, 0
         if cfg.eval.every and start == 0 and end > 0:
             self.periodic_eval(0)  # metric-vs-step curves start at the untrained generator
@@ -318,6 +363,7 @@ class Trainer:
                 logs = self.train_step(step, batches)
                 done, ran = step + 1, ran + 1
                 if done % tc.log_every == 0 or done == steps:
+                    logs = distributed.average_logs(logs, self.world)  # the global batch's losses
                     entry = {
                         "step": done,
                         **self.progress_labels(done),
@@ -335,7 +381,10 @@ class Trainer:
                 if cfg.eval.every and done % cfg.eval.every == 0:
                     self.periodic_eval(done)
                 if tc.checkpoint_every and done % tc.checkpoint_every == 0 or done == end:
-                    save_checkpoint(self.run_dir, self.state_dict(done))
+                    # rank 0 writes (atomically); the ranks' states are identical (distributed.py)
+                    if self.world.main:
+                        save_checkpoint(self.run_dir, self.state_dict(done))
+                    distributed.barrier(self.world)  # no rank goes on (or exits) before it is written
                 bar.update(1)
         except DivergedError as e:
             status, error = "diverged", str(e)
@@ -358,9 +407,10 @@ class Trainer:
             metrics, samples = self.evaluate(G_final, cfg.eval.seed)
             if self.history and "lipschitz_max" in self.history[-1]:
                 metrics.update({k: v for k, v in self.history[-1].items() if k.startswith("lipschitz_")})
-            self.save_samples(samples, G_final)
+            if self.world.main:
+                self.save_samples(samples, G_final)
             family_evaluation = getattr(self.family, "final_evaluation", None)  # optional contract
-            if family_evaluation is not None:
+            if family_evaluation is not None and self.world.main:  # single-process code: rank 0 runs it
                 metrics.update(family_evaluation(G_final, self.data, cfg, self.run_dir, self.device))
         except GanbenchError as e:
             if status == "finished":
@@ -389,6 +439,7 @@ class Trainer:
                 else "cpu",
                 "threads": torch.get_num_threads(),
                 "amp": cfg.runtime.amp,
+                "world_size": self.world.size,  # processes (GPUs) of the run: torchrun's world
             },
             provenance={
                 "eval_seed": cfg.eval.seed,
@@ -400,7 +451,8 @@ class Trainer:
                 "evaluation": self.eval_provenance,
             },
         )
-        write_record(self.run_dir, record)
+        if self.world.main:
+            write_record(self.run_dir, record)
         return record
 
     def save_samples(self, samples: torch.Tensor, G: nn.Module) -> None:
