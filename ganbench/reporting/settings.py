@@ -81,6 +81,8 @@ def record_provenance(rec: dict[str, Any]) -> dict[str, Any]:
         "ev:n_fake": ev.get("n_fake", prov.get("n_fake")),
         "ev:n_fake_labelled": ev.get("n_fake_labelled"),
         "ev:eval_seed": ev.get("eval_seed", prov.get("eval_seed")),
+        # a file evaluated by ``ganbench eval --as-run`` (an NVIDIA pickle, TorchScript): no training
+        "ev:external": True if prov.get("external") else None,
         "ev:data_kind": (prov.get("dataset") or {}).get("kind")
         if isinstance(prov.get("dataset"), dict)
         else None,
@@ -90,6 +92,16 @@ def record_provenance(rec: dict[str, Any]) -> dict[str, Any]:
 
 def _known(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and value != value)
+
+
+# evaluation settings only a training run has: unknown for an external network's record
+_TRAINING_ONLY = (
+    "eval.use_ema",
+    "eval.select_best",
+    "eval.every",
+    "eval.selection_seed",
+    "eval.selection_metric",
+)
 
 
 def key_text(value: Any) -> str:
@@ -146,6 +158,13 @@ def settings_frame(df: pd.DataFrame, row_keys: list[str]) -> pd.DataFrame:
             )
             unset = ~final & (out["eval.selection_metric"] == "—") & first.notna()
             out.loc[unset, "eval.selection_metric"] = first[unset]
+    if "ev:external" in df:
+        # how a training run evaluates (EMA, checkpoint selection, periodic evaluation) is unknown for
+        # an external network, not different: it joins the group its measurement settings match
+        external = df["ev:external"].fillna(False).astype(bool)
+        for key in _TRAINING_ONLY:
+            if key in out:
+                out.loc[external, key] = None
     # a setting no run applies (selection without select_best) says nothing: leave it out
     keep = [c for c in out.columns if not (out[c] == NOT_APPLICABLE).all()]
     ordered = [k for k in _ORDER if k in keep] + sorted(k for k in keep if k not in _ORDER)

@@ -265,3 +265,19 @@ def test_the_figures_follow_the_column_groups(tmp_path):
         assert im.size == (190 * 2, 190 * 2)  # hinge, wgan down; one column per evaluation seed
     with PIL.Image.open(paths["curves"]) as im:
         assert im.size[1] > 2 * 300  # a row of panels per column group (3.2 inches each)
+
+
+def test_an_external_network_joins_the_column_of_runs_measured_the_same_way(tmp_path):
+    # `ganbench eval FILE --as-run`: no training settings (EMA, selection, periodic evaluation) in its
+    # config; its measurement settings (extractor, reference, counts, seed) equal the runs'
+    external = image_record("external-abc", "—", 0, 7.0)
+    external["config"] = {"seed": 0, "data": {"name": "fashion-mnist"}, "model": {"name": "external"},
+                          "eval": {"n_samples": 10000, "seed": 2024, "metrics": ["fid", "is"]}}  # fmt: skip
+    external["provenance"]["external"] = True
+    lb = board(tmp_path, two_seeds("hinge", 10.0) + [external])
+    assert [g.label for g in lb.groups] == ["fashion-mnist"]
+    fids = lb.numeric["fashion-mnist/fid/mean"].tolist()
+    assert sorted(fids) == [7.0, 10.5]
+    # a run that differs only in a training setting (no EMA) still gets its own column group
+    lb = board(tmp_path / "2", two_seeds("hinge", 10.0) + two_seeds("wgan", 20.0, **{"eval.use_ema": False}))
+    assert len(lb.groups) == 2
