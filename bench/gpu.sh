@@ -13,3 +13,7 @@ echo "== CUDA tests"
 $PY -m pytest -q -rs -p no:cacheprovider tests/unit -k "gpu or cuda" || echo "CUDA TESTS FAILED"
 echo "== GPU benchmarks"
 $PY bench/gpu.py "$@"
+echo "== data-parallel scaling (torchrun on 1, 2, ... of this machine's GPUs)"
+if [ "${1:-}" != "--quick" ]; then
+  $PY bench/ddp_scaling.py --steps 100 || echo "DDP SCALING FAILED"
+fi
