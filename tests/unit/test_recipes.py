@@ -198,7 +198,16 @@ def test_translation_recipe_networks_build(path):
     assert {"pix2pix": {"G", "D"}, "cyclegan": {"G", "F", "D_A", "D_B"}}[cfg.model.name] == set(nets)
 
 
-@pytest.mark.parametrize("path", GENERATION_RECIPES, ids=rel)
+# Full-width networks whose CPU forward pass takes tens of seconds (StyleGAN3-T at the paper's 512
+# channels in all 14 layers, 36-52 px: 27 s at load 3.5): built in the slow test stage
+HEAVY_BUILDS = {"fmnist/stylegan3-t.yaml"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, marks=pytest.mark.slow) if rel(p) in HEAVY_BUILDS else p for p in GENERATION_RECIPES],
+    ids=rel,
+)
 def test_image_recipe_networks_build(path):
     """Full-width G and D of every recipe build and map shapes right (batch of 2, no training)."""
     cfg = load_config(path)
