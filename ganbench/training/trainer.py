@@ -84,7 +84,7 @@ class Trainer:
         # under torchrun: join the process group; rank r trains on GPU LOCAL_RANK (distributed.py)
         self.world = distributed.init(cfg.runtime.device, cfg.runtime.dist_timeout_s)
         self.device = distributed.device_for(resolve_device(cfg.runtime.device), self.world)
-        if self.device.type == "cuda":
+        if self.world.parallel and self.device.type == "cuda":
             torch.cuda.set_device(self.device)  # the default device of this rank's kernels
         torch.manual_seed(cfg.seed)  # weight initialisation and the global RNG (penalty sampling)
         self.data = DATASETS.get(cfg.data.name, "data.name")(cfg.data)
