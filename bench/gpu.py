@@ -4,7 +4,8 @@
   real ``Trainer.train_step``, at fp32, bf16 autocast, channels_last and torch.compile;
 - Fréchet distance (2048-d) on the GPU vs numpy on the CPU, same statistics (agreement and time);
 - precision/recall/density/coverage (10k × 10k × 2048) on the GPU vs the CPU (agreement and time);
-- DDP: not implemented yet (issue 15), reported as such rather than skipped silently.
+- data-parallel scaling is bench/ddp_scaling.py (torchrun on 1, 2, ... GPUs), which bench/gpu.sh runs after
+  this script.
 
 The data is a registered stand-in dataset of random images (the GPU machine has no dataset files);
 step rates do not depend on pixel values. ``--quick`` shrinks everything so the script itself can be
@@ -148,7 +149,6 @@ def main() -> None:
     table = [
         frechet_row(n, d, device),
         prdc_row(*k, device),
-        ["DDP (2 ranks)", "—", "—", "not implemented (issue 15)"],
     ]
     print()
     print(tabulate(table, headers=["metric", "CPU", device, "agreement"], tablefmt="github"))
