@@ -22,15 +22,12 @@ Run: pytest tests/bench/test_bench_stylegan2.py --benchmark-enable --benchmark-o
 from __future__ import annotations
 
 import statistics
-import time
-from collections.abc import Callable
 
 import torch
 
 from ganbench.config import DataConfig, ModelConfig, ObjectiveConfig, RunConfig
-from ganbench.data.base import DataSource
-from ganbench.objectives.build import build_objective
-from ganbench.registries import MODELS, load_all
+from ganbench.registries import load_all
+from tests.helpers.gan_steps import make_step, timed
 
 load_all()
 
@@ -38,12 +35,6 @@ C = 16  # DCGAN's ch
 W = 32  # ResNet's ch
 BATCH = 32
 ROUNDS = 8
-
-
-class Images(DataSource):
-    kind = "images"
-    sample_shape = (1, 32, 32)
-    num_classes = None
 
 
 def _sg2(base: int, top: int) -> ModelConfig:
@@ -69,42 +60,9 @@ def configs() -> dict[str, RunConfig]:
     }
 
 
-def make_step(cfg: RunConfig) -> Callable[[int], None]:
-    torch.manual_seed(0)
-    G, D = MODELS.get(cfg.model.name).build(cfg, Images())
-    objective = build_objective(cfg)
-    D = objective.attach(G, D)
-    opt_g = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.0, 0.99))
-    opt_d = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.0, 0.99))
-    real = torch.rand(BATCH, 1, 32, 32) * 2 - 1
-
-    def step(i: int) -> None:
-        D.requires_grad_(True)
-        with torch.no_grad():
-            fake = G(torch.randn(BATCH, G.z_dim))
-        loss_d, _ = objective.d_loss(D, real, None, fake, None, i)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        D.requires_grad_(False)
-        fake = G(torch.randn(BATCH, G.z_dim))
-        loss_g, _ = objective.g_loss(D, fake, None, real, None, i)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-
-    return step
-
-
-def timed(step: Callable[[int], None], i: int) -> float:
-    t0 = time.perf_counter()
-    step(i)
-    return time.perf_counter() - t0
-
-
 def test_stylegan2_step_vs_dcgan_and_resnet_matched_width(benchmark) -> None:
     torch.set_num_threads(1)
-    steps = {name: make_step(cfg) for name, cfg in configs().items()}
+    steps = {name: make_step(cfg, 2e-4, BATCH) for name, cfg in configs().items()}
     for step in steps.values():
         for i in range(2):
             step(i)
