@@ -249,14 +249,11 @@ class Trainer:
                 fake = self.G_run(z, y_fake)
             with self.autocast(), self._draws(len(real)):
                 loss_d, logs = self.objective.d_loss(self.D_run, real, y_real, fake, y_fake, step)
-            self.opt_d.zero_grad(set_to_none=True)
-            self._backward(loss_d, self.scaler_d, self.opt_d)
-            self.scaler_d.step(self.opt_d)
-            self.scaler_d.update()
+            self._optimiser_step(loss_d, self.opt_d, self.scaler_d)
             with self._draws(len(real)):
                 reg_d, reg_logs = self.objective.d_lazy_loss(self.D_run, real, y_real, fake, y_fake, step)
             if reg_d is not None:  # lazy penalty: its own step (StyleGAN2's Dreg)
-                self._lazy_step(reg_d, self.opt_d, self.scaler_d)
+                self._optimiser_step(reg_d, self.opt_d, self.scaler_d)
                 logs.update(reg_logs)
             self.objective.lipschitz.after_d_step(self.D)
         # G step: D's parameter gradients are not needed, only the gradient through D to G.
@@ -265,23 +262,21 @@ class Trainer:
         with self.autocast(), self._draws(len(real)):
             fake = self.G_run(z, y_fake)
             loss_g, logs_g = self.objective.g_loss(self.D_run, fake, y_fake, real, y_real, step)
-        self.opt_g.zero_grad(set_to_none=True)
-        self._backward(loss_g, self.scaler_g, self.opt_g)
-        self.scaler_g.step(self.opt_g)
-        self.scaler_g.update()
+        self._optimiser_step(loss_g, self.opt_g, self.scaler_g)
         with self.autocast(), self._draws(len(real)):
             reg_g, reg_logs_g = self.objective.g_lazy_loss(self.G_run, step)
         if reg_g is not None:  # lazy G regulariser (path length): its own step (StyleGAN2's Greg)
-            self._lazy_step(reg_g, self.opt_g, self.scaler_g)
+            self._optimiser_step(reg_g, self.opt_g, self.scaler_g)
             logs_g.update(reg_logs_g)
         if self.ema is not None:
             self.ema.update_parameters(self.G)
         self._last_batch = (real, y_real, fake.detach(), y_fake)
         return {**logs, **logs_g}
 
-    def _lazy_step(
+    def _optimiser_step(
         self, loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler
     ) -> None:
+        """One update of ``opt`` from ``loss``: the loss steps and the lazy regularisers' own steps."""
         opt.zero_grad(set_to_none=True)
         self._backward(loss, scaler, opt)
         scaler.step(opt)
