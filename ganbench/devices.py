@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.distributed
 
 from ganbench.errors import ConfigError
 
@@ -20,3 +21,9 @@ def resolve_device(name: str) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {name!r} was asked for but CUDA is not available; use auto or cpu")
     return dev
+
+
+def distributed_active() -> bool:
+    """Whether this process is a rank of an initialised torch.distributed process group (torchrun):
+    the one test the trainer, the evaluator and stateful techniques ask before a collective."""
+    return torch.distributed.is_available() and torch.distributed.is_initialized()

@@ -19,6 +19,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ganbench.devices import distributed_active
 from ganbench.errors import SourceError
 from ganbench.evaluation.images import evaluate_image_generator
 from ganbench.evaluation.inputs import EvalInputs
@@ -30,7 +31,7 @@ __all__ = ["ShardedGenerator", "evaluate", "evaluate_points", "generate"]
 
 def _world() -> tuple[int, int]:
     """(rank, world size) of the initialised process group, else (0, 1)."""
-    if dist.is_available() and dist.is_initialized():
+    if distributed_active():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
 

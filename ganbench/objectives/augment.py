@@ -27,6 +27,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ganbench.devices import distributed_active
 from ganbench.errors import ConfigError
 from ganbench.objectives.objective import StepContext, Term
 from ganbench.registries import DATASETS, TECHNIQUES
@@ -455,7 +456,7 @@ class Ada(Term):
 
     def _update(self) -> None:
         stats = torch.stack([self._sign_sum, self._count, self._images])
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
+        if distributed_active():
             torch.distributed.all_reduce(stats)  # every rank then takes the same step
         sign_sum, count, images = stats.tolist()
         r_t = sign_sum / max(count, 1.0)

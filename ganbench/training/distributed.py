@@ -29,6 +29,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ganbench.devices import distributed_active
 from ganbench.errors import ConfigError, GanbenchError
 
 ENV_KEYS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
@@ -77,7 +78,7 @@ def env_world(env: dict[str, str] | None = None) -> World:
 
 def current() -> World:
     """The world of this process: the initialised process group, else a single process."""
-    if dist.is_available() and dist.is_initialized():
+    if distributed_active():
         return World(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
     return SINGLE
 
@@ -87,7 +88,7 @@ def init(device_name: str = "auto", timeout_s: float = 600.0) -> World:
     process (no WORLD_SIZE, or WORLD_SIZE=1) forms no group. A rank that does not arrive within
     ``timeout_s`` (``runtime.dist_timeout_s``) gives a clear error instead of a hang; the same
     timeout bounds every later collective, so a killed rank stops the others."""
-    if dist.is_available() and dist.is_initialized():
+    if distributed_active():
         return current()
     world = env_world()
     if not world.parallel:
@@ -113,7 +114,7 @@ def init(device_name: str = "auto", timeout_s: float = 600.0) -> World:
 
 
 def close() -> None:
-    if dist.is_available() and dist.is_initialized():
+    if distributed_active():
         dist.destroy_process_group()
 
 
