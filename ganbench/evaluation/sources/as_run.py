@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ganbench.records import new_record
 
 EXTERNAL_MODEL = "external"
 # the source's own facts kept as external.* config keys (rows): what was evaluated, and how it was sampled
@@ -49,17 +52,24 @@ def run_record(eval_record: dict[str, Any]) -> dict[str, Any]:
     }
     versions = prov.pop("versions", {})
     canonical = json.dumps(config, sort_keys=True, default=str)
-    run_id = "external-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
-    return {
-        "schema_version": eval_record.get("schema_version", 1),
-        "run_id": run_id,
-        "config_hash": run_id.removeprefix("external-"),
-        "status": "finished",
-        "created": eval_record.get("created"),
-        "config": config,
-        "metrics": eval_record["metrics"],
-        "history": [],
-        "compute": eval_record.get("compute") or {},
-        "provenance": {"versions": versions, "external": True, "evaluation": prov},
-        "error": None,
-    }
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:12]
+    return new_record(
+        _ExternalConfig(f"external-{digest}", digest, config),
+        "finished",
+        metrics=eval_record["metrics"],
+        compute=eval_record.get("compute") or {},
+        provenance={"versions": versions, "external": True, "evaluation": prov},
+    )
+
+
+@dataclass(frozen=True)
+class _ExternalConfig:
+    """What ``records.new_record`` asks of a run config, for an evaluated file: no training seed."""
+
+    run_id: str
+    config_hash: str
+    config: dict[str, Any]
+    seed: None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.config
