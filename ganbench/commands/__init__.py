@@ -8,6 +8,7 @@ COMMANDS = (
     "eval",
     "leaderboard",
     "compare",
+    "rankings",
     "datasets",
     "weights",
     "recipes",

@@ -39,7 +39,8 @@ _NEVER_ROWS = ("name", "runtime.", "train.checkpoint_every", "train.log_every", 
 BENCHMARK_AXES = ("model.name", "model.conditioning", "objective.loss", "objective.lipschitz")
 
 
-def _header(key: str) -> str:
+def metric_header(key: str) -> str:
+    """The column header of a metric: its declared header, else the key."""
     info = output_info(key)
     return info.header if info is not None else key
 
@@ -316,7 +317,7 @@ def leaderboard(
                 num[f"{g.label}/{m}/mean"] = finite.mean() if len(finite) else math.nan
                 num[f"{g.label}/{m}/std"] = finite.std(ddof=1) if len(finite) > 1 else math.nan
                 num[f"{g.label}/{m}/n"] = len(vals)
-                header = f"{g.label} {_header(m)}{header_suffix(m, g)}"
+                header = f"{g.label} {metric_header(m)}{header_suffix(m, g)}"
                 disp[header] = _cell(vals, diverged if m == metrics[0] else 0)
         numeric_rows.append(num)
         display_rows.append(disp)
@@ -371,7 +372,7 @@ def _mark_ties(
         numeric[f"{g.label}/tied_with_best"] = [t.tied for t in ties]
         numeric[f"{g.label}/p_welch"] = [math.nan if t.p_welch is None else t.p_welch for t in ties]
         numeric[f"{g.label}/p_holm"] = [math.nan if t.p_holm is None else t.p_holm for t in ties]
-        header = f"{g.label} {_header(primary)}{header_suffix(primary, g)}"
+        header = f"{g.label} {metric_header(primary)}{header_suffix(primary, g)}"
         display[header] = [
             f"{cell} {TIED_MARK}"
             if t.tied
