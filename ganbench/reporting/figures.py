@@ -156,13 +156,15 @@ MAX_LINES_PER_PANEL = 8  # beyond this a single panel's lines and legend stop be
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
 
 
-def curves_figure(runs: pd.DataFrame, row_keys: list[str], path: Path) -> Path | None:
+def curves_figure(
+    runs: pd.DataFrame, row_keys: list[str], path: Path, metric: str | None = None
+) -> Path | None:
     """Metric vs training step from each run's periodic evaluations (``records_frame``'s ``evals``),
-    mean over seeds. One row of panels per column group (a dataset, unless its evaluation settings
-    differ). When a dataset has more configurations than fit in one panel and there are two or more
-    row keys, the first key (e.g. the architecture) gets a panel per value; within a panel the next
-    key sets the colour and the rest the line style, and the legends sit outside the axes so they
-    never cover a curve.
+    mean over seeds: ``metric``, else each run's selection metric. One row of panels per column
+    group (a dataset, unless its evaluation settings differ). When a dataset has more
+    configurations than fit in one panel and there are two or more row keys, the first key (e.g.
+    the architecture) gets a panel per value; within a panel the next key sets the colour and the
+    rest the line style, and the legends sit outside the axes so they never cover a curve.
 
     Progressive growing (ProGAN, StyleGAN): when every plotted evaluation records ``images_seen``
     (real images shown to D) the x axis is that, not the step, so runs whose phases take different
@@ -179,20 +181,22 @@ def curves_figure(runs: pd.DataFrame, row_keys: list[str], path: Path) -> Path |
         selection = run.get("cfg:eval.selection_metric")
         listed = run.get("cfg:eval.metrics")
         # what the run selected by: its selection metric, else (as the trainer does) its first metric
-        metric = (
-            selection
+        plotted = (
+            metric
+            if metric is not None
+            else selection
             if isinstance(selection, str)
             else listed[0]
             if isinstance(listed, tuple) and listed
             else None
         )
-        if metric is None:
+        if plotted is None:
             continue
         for e in run["evals"]:
-            if isinstance(e.get(metric), (int, float)):
+            if isinstance(e.get(plotted), (int, float)):
                 rows.append(
-                    {"dataset": g, "key": key, "metric": metric, "step": e["step"],
-                     "value": e[metric], "run": index,
+                    {"dataset": g, "key": key, "metric": plotted, "step": e["step"],
+                     "value": e[plotted], "run": index,
                      "images_seen": _count(e.get("images_seen")), "resolution": _count(e.get("resolution"))}
                 )  # fmt: skip
     if not rows:

@@ -21,6 +21,10 @@ from tabulate import tabulate
 from ganbench.errors import ConfigError
 from ganbench.evaluation.metric import is_lower_better
 from ganbench.io import folder_write_problem, write_json_atomic, write_text_atomic
+from ganbench.reporting.convergence import RULE_TEXT as CONVERGENCE_RULE
+from ganbench.reporting.convergence import convergence_table, eval_metrics
+from ganbench.reporting.convergence import display as convergence_display
+from ganbench.reporting.convergence import summary as convergence_summary
 from ganbench.reporting.figures import curves_figure, prd_figure, sample_figure, seeds_figure
 from ganbench.reporting.html import leaderboard_html
 from ganbench.reporting.settings import describe, shared_settings
@@ -31,6 +35,7 @@ from ganbench.reporting.table import (
     TIED_MARK,
     UNTESTED_MARK,
     Leaderboard,
+    default_metrics,
     leaderboard,
     records_frame,
 )
@@ -136,6 +141,52 @@ def _json(lb: Leaderboard) -> dict[str, Any]:
     }
 
 
+def _plotted(df: pd.DataFrame) -> str | None:
+    """The metric curves.png draws: the runs' selection metric, else their first listed metric."""
+    for col in ("cfg:eval.selection_metric", "cfg:eval.metrics"):
+        if col in df:
+            for v in df[col]:
+                if isinstance(v, str):
+                    return v
+                if isinstance(v, (list, tuple)) and v:
+                    return v[0]
+    return None
+
+
+def _convergence_section(
+    df: pd.DataFrame, lb: Leaderboard, paths: dict[str, Path], out_dir: Path
+) -> list[str]:
+    """The 'when do the curves flatten' section (and convergence.json), for runs that evaluated
+    periodically often enough to show a plateau; nothing otherwise."""
+    metrics = [m for m in eval_metrics(df) if m in default_metrics(df)]
+    table = convergence_table(df, lb.row_keys, metrics) if metrics else pd.DataFrame()
+    if table.empty:
+        return []
+    paths["convergence"] = out_dir / "convergence.json"
+    summ = convergence_summary(table, metrics)
+    write_json_atomic(
+        paths["convergence"],
+        {"rule": CONVERGENCE_RULE, "methods": table.to_dict("records"), "summary": summ.to_dict("records")},
+    )
+    return [
+        "## When the curves flatten",
+        "",
+        CONVERGENCE_RULE,
+        "",
+        tabulate(summ, headers="keys", tablefmt="github", showindex=False, floatfmt="g"),
+        "",
+        "Per method, the plateau and the step it was reached from:",
+        "",
+        tabulate(
+            convergence_display(table, lb.row_keys, metrics),
+            headers="keys",
+            tablefmt="github",
+            showindex=False,
+        ),
+        "",
+    ]
+
+
 def write_leaderboard(
     results_dir: str | Path,
     out_dir: str | Path,
@@ -191,6 +242,14 @@ def write_leaderboard(
                 "![metric vs step](curves.png)",
                 "",
             ]
+            # the other scores the periodic evaluations recorded (a toy run's HQ % and KL beside
+            # its mode count): one figure each
+            for m in [m for m in eval_metrics(df) if m in default_metrics(df) and m != _plotted(df)]:
+                extra = curves_figure(df, lb.row_keys, out_dir / f"curves-{m}.png", metric=m)
+                if extra is not None:
+                    paths[f"curves {m}"] = extra
+                    figures.append((f"{m} during training (selection seed; mean over seeds)", extra))
+                    lines += [f"![{m} vs step]({extra.name})", ""]
         prd_path = prd_figure(df, lb.row_keys, out_dir / "prd.png")
         if prd_path is not None:
             paths["prd"] = prd_path
@@ -207,6 +266,7 @@ def write_leaderboard(
                 "![distributions over seeds](seeds.png)",
                 "",
             ]
+    lines += _convergence_section(df, lb, paths, out_dir)
     write_text_atomic(paths["markdown"], "\n".join(lines))
     paths["html"] = out_dir / "leaderboard.html"
     write_text_atomic(paths["html"], leaderboard_html(title, intro, lb.display, failed, figures))
