@@ -158,6 +158,16 @@ class RuntimeConfig:
     # seconds a rank waits for the others (rendezvous at start, every collective after): a missing or
     # killed rank ends the run with an error after this long instead of a hang
     dist_timeout_s: float = 600.0
+    # processes (ranks) the executors launch the run on, with torchrun (runners/launch.py). None =
+    # one per GPU when runtime.gpus is a whole number >= 2, else 1; on the CPU (gpus 0) N gloo ranks
+    processes: int | None = None
+
+    @property
+    def world_size(self) -> int:
+        """The processes an executor launches the run on (``processes``, or its default)."""
+        if self.processes is not None:
+            return self.processes
+        return int(self.gpus) if self.gpus >= 2 and float(self.gpus).is_integer() else 1
 
 
 @dataclass
@@ -228,6 +238,7 @@ class RunConfig:
         _check_optimiser(self.optim, w)
         _check_schedule(self, w)
         _check_runtime(self.runtime, w)
+        check_processes(self, w)
         return self
 
 
@@ -365,6 +376,47 @@ def _check_runtime(r: RuntimeConfig, w: str) -> None:
         raise ConfigError(f"{w}: runtime.cpus must be > 0 or null, got {r.cpus}")
     if not r.dist_timeout_s > 0:
         raise ConfigError(f"{w}: runtime.dist_timeout_s must be > 0 (seconds), got {r.dist_timeout_s}")
+
+
+def check_global_batch(batch_size: int, world_size: int, key: str = "train.batch_size") -> int:
+    """The per-rank batch; a global batch not divisible by the world size is refused. (The one
+    check: the trainer runs it under torchrun, validation for ``runtime.processes``.)"""
+    if batch_size % world_size:
+        raise ConfigError(
+            f"{key}={batch_size} is the global batch and must be divisible by the world size "
+            f"{world_size} (torchrun --nproc_per_node x --nnodes, or runtime.processes): use a multiple "
+            f"of {world_size}, e.g. {batch_size // world_size * world_size or world_size}"
+        )
+    return batch_size // world_size
+
+
+def check_processes(cfg: RunConfig, w: str) -> None:
+    """``runtime.processes``: a positive integer, no more than the GPUs reserved, dividing the global
+    batch (every phase's, with growing)."""
+    r = cfg.runtime
+    n = r.processes
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ConfigError(
+            f"{w}: runtime.processes must be a positive integer (ranks launched with torchrun) or null "
+            f"(one per GPU of runtime.gpus), got {n!r}"
+        )
+    size = r.world_size
+    if size > 1 and 0 < r.gpus < 1:
+        raise ConfigError(
+            f"{w}: runtime.processes={size} with runtime.gpus={r.gpus:g}: the ranks of a run cannot share "
+            "one GPU; reserve a whole GPU per process (runtime.gpus >= runtime.processes) or train on the "
+            "CPU (runtime.gpus: 0)"
+        )
+    if r.gpus >= 1 and size > r.gpus:
+        raise ConfigError(
+            f"{w}: runtime.processes={size} exceeds runtime.gpus={r.gpus:g}: one process per GPU at most "
+            f"(set runtime.processes <= {int(r.gpus)}, or reserve more GPUs)"
+        )
+    if size > 1:
+        check_global_batch(cfg.train.batch_size, size, f"{w}: train.batch_size")
+        growing = cfg.train.growing
+        for phase, bs in enumerate((growing.batch_sizes or []) if growing is not None else []):
+            check_global_batch(bs, size, f"{w}: train.growing.batch_sizes[{phase}]")
 
 
 def check_eval_config(

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ganbench.config import RunConfig
+from ganbench.config import RunConfig, check_processes
 from ganbench.errors import ConfigError, GanbenchError
 from ganbench.io import read_json, write_json_atomic
 from ganbench.records import new_record, write_record
@@ -62,6 +62,8 @@ def run_resources(cfg: RunConfig, cpus: float | None = None, gpus: float | None 
             f"{where}: runtime.gpus (--gpus-per-run) must be a fraction in [0, 1) or a whole number, "
             f"got {num_gpus:g}"
         )
+    # the run's processes (runtime.processes, default one per GPU) must fit the GPUs reserved
+    check_processes(dataclasses.replace(cfg, runtime=dataclasses.replace(cfg.runtime, gpus=num_gpus)), where)
     return {"num_cpus": num_cpus, "num_gpus": num_gpus}
 
 
@@ -100,9 +102,12 @@ def ray_task(cfg: RunConfig, results_dir: str, session: str) -> dict:
 
 
 def task_config(cfg: RunConfig, resources: dict[str, float]) -> RunConfig:
-    """The run as its task trains it: ``runtime.cpus`` = the CPUs it reserved (its thread default
-    follows them), and pinned to the CPU when it reserved no GPU. (runtime is not in the run id.)"""
-    runtime = dataclasses.replace(cfg.runtime, cpus=resources["num_cpus"])
+    """The run as its task trains it: ``runtime.cpus`` / ``runtime.gpus`` = what it reserved (its
+    thread default and its number of processes follow them), and pinned to the CPU when it reserved
+    no GPU. (runtime is not in the run id.) A run of several processes is launched with torchrun
+    by ``run_one`` (runners/launch.py), on the GPUs Ray shows the task."""
+    # gpus too: the default of runtime.processes is one per GPU reserved (--gpus-per-run included)
+    runtime = dataclasses.replace(cfg.runtime, cpus=resources["num_cpus"], gpus=resources["num_gpus"])
     # Ray hides no GPU from a task that reserved none: "auto" would train on other runs' GPUs.
     if resources["num_gpus"] == 0 and runtime.device == "auto":
         runtime = dataclasses.replace(runtime, device="cpu")

@@ -13,6 +13,7 @@ from ganbench.config import RunConfig
 from ganbench.errors import ConfigError
 from ganbench.io import folder_write_problem
 from ganbench.records import new_record, read_record, write_record
+from ganbench.runners.launch import launch
 from ganbench.runners.lock import RunLock, RunLockedError, describe
 from ganbench.training.trainers import trainer_for
 
@@ -89,8 +90,11 @@ def _train(cfg: RunConfig, run_dir: Path, log_path: Path, progress: bool, t0: fl
         log.write(f"[{time.strftime('%H:%M:%S')}] start {cfg.run_id} pid={os.getpid()}\n")
         log.flush()
         try:
-            record = trainer_for(cfg)(cfg, run_dir, progress=progress).run()
-            status, error = record["status"], record.get("error")
+            if cfg.runtime.world_size > 1:  # several processes: torchrun, its ranks write the record
+                status, error = launch(cfg, run_dir, log)
+            else:
+                record = trainer_for(cfg)(cfg, run_dir, progress=progress).run()
+                status, error = record["status"], record.get("error")
         except Exception as e:  # noqa: BLE001 - the record says what went wrong
             status, error = "failed", f"{type(e).__name__}: {e}"
             log.write(traceback.format_exc())

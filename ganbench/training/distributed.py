@@ -29,8 +29,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ganbench.config import check_global_batch
 from ganbench.devices import distributed_active
-from ganbench.errors import ConfigError, GanbenchError
+from ganbench.errors import GanbenchError
 
 ENV_KEYS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -126,14 +127,9 @@ def device_for(device: torch.device, world: World) -> torch.device:
 
 
 def check_batch(batch_size: int, world_size: int, key: str = "train.batch_size") -> int:
-    """The per-rank batch; a global batch not divisible by the world size is refused."""
-    if batch_size % world_size:
-        raise ConfigError(
-            f"{key}={batch_size} is the global batch and must be divisible by the world size "
-            f"{world_size} (torchrun --nproc_per_node x --nnodes): use a multiple of {world_size}, "
-            f"e.g. {batch_size // world_size * world_size or world_size}"
-        )
-    return batch_size // world_size
+    """The per-rank batch; a global batch not divisible by the world size is refused (the one check,
+    :func:`ganbench.config.check_global_batch`, which validation runs for ``runtime.processes``)."""
+    return check_global_batch(batch_size, world_size, key)
 
 
 def shard(x: torch.Tensor | None, world: World) -> torch.Tensor | None:
