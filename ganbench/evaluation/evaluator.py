@@ -105,7 +105,10 @@ def evaluate(
     G: nn.Module, data: Any, eval_cfg: Any, seed: int, device: torch.device | str = "cpu"
 ) -> tuple[dict[str, Any], torch.Tensor]:
     """Metrics of generator ``G`` against dataset ``data`` as ``eval_cfg`` asks; returns (metrics,
-    samples). Point data is scored directly; images go through a feature extractor."""
+    samples). Point data is scored directly; images go through a feature extractor. Under torchrun
+    each rank generates its share of every batch (:class:`ShardedGenerator`)."""
+    if distributed_active():
+        G = ShardedGenerator(G)
     if data.kind == "points":
         return evaluate_points(G, data, eval_cfg.metrics, eval_cfg.n_samples, seed, device)
     return evaluate_image_generator(G, data, eval_cfg, seed, device)

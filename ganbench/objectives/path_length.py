@@ -16,14 +16,23 @@ attribute ``supports_path_length``; validation refuses the others.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import torch
 from torch import nn
 
+from ganbench.devices import distributed_active
 from ganbench.errors import ConfigError
 from ganbench.objectives.objective import StepContext, Term
 from ganbench.registries import MODELS, TECHNIQUES
+
+NOT_DATA_PARALLEL = (
+    "objective.techniques.path_length under torchrun is not the single process's regulariser: the "
+    "latents and noise of its lazy step are not one process's draws sliced per rank (with batch_shrink "
+    "> 1 every rank regularises the same latents, a smaller batch than one process's), so the run "
+    "depends on the world size (docs/executors.md, 'One run on many GPUs')"
+)
 
 
 def path_lengths(images: torch.Tensor, ws: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -60,6 +69,7 @@ class PathLength(Term):
         self._batch: int | None = None
         self._labels: torch.Tensor | None = None
         self._last: dict[str, float] = {}
+        self._warned = False
 
     @classmethod
     def validate(cls, cfg: Any, where: str) -> None:
@@ -94,6 +104,10 @@ class PathLength(Term):
     def g_lazy_term(self, G: nn.Module, step: int) -> torch.Tensor | None:
         if self.weight == 0 or step % self.g_interval:
             return None
+        if distributed_active() and not self._warned:
+            # a known limit, said once per run (docs/executors.md)
+            self._warned = True
+            warnings.warn(NOT_DATA_PARALLEL, stacklevel=2)
         device = next(G.parameters()).device
         batch = self._batch or 1
         z = torch.randn(batch, G.z_dim, device=device)
