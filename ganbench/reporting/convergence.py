@@ -5,10 +5,11 @@ Per method (row keys) and column group, a metric's curve is the mean over traini
 periodic evaluations (as the curves figure draws it), smoothed by a centred moving average over
 ``WINDOW`` evaluations (mode counts and HQ % hop between neighbouring evaluations: a trend decides,
 not one evaluation). Its *plateau* is the mean of the raw curve over the last quarter of training;
-the *converged step* is the first evaluation step from which the smoothed curve stays within
-``TOLERANCE`` × (the smoothed curve's range) of the plateau to the end. A method whose converged
-step falls in the last quarter has not flattened: its budget was too short to tell, and the table
-says so. This is a pure function of the records; the thresholds are stated in every table it writes.
+the *converged step* is the first evaluation step from which the smoothed curve stays within a band
+around the plateau to the end: ``TOLERANCE`` × the smoothed curve's range, or the standard deviation
+of the raw curve over the last quarter where that is wider (a curve that scatters on its plateau).
+A method whose converged step falls in the last quarter has not flattened: its budget was too short
+to tell, and the table says so. A pure function of the records; every table states the rule.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ def convergence_step(steps: np.ndarray, values: np.ndarray) -> tuple[float | Non
     last = steps >= steps[0] + (1 - LAST_PART) * (end - steps[0])
     plateau = float(values[last].mean())
     smooth = _smooth(values)
-    band = TOLERANCE * float(smooth.max() - smooth.min())
+    # the band: a share of the curve's rise, but never narrower than the curve's own scatter on
+    # its plateau (a collapsed run's mode count hopping 0-3 is flat, not unconverged)
+    scatter = float(values[last].std(ddof=1)) if last.sum() > 1 else 0.0
+    band = max(TOLERANCE * float(smooth.max() - smooth.min()), scatter)
     outside = np.nonzero(np.abs(smooth - plateau) > band)[0]
     first_inside = 0 if len(outside) == 0 else int(outside[-1]) + 1
     if first_inside >= len(steps) or last[first_inside]:
@@ -125,8 +129,9 @@ def summary(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
 
 RULE_TEXT = (
     f"Converged step: the first periodic evaluation from which the seed-mean curve, smoothed over "
-    f"{WINDOW} evaluations, stays within {TOLERANCE:.0%} of its range of the plateau (the mean over the "
-    f"last {LAST_PART:.0%} of training); 'not flat': it enters that band only in the last "
+    f"{WINDOW} evaluations, stays near its plateau (the mean over the last {LAST_PART:.0%} of training): "
+    f"within {TOLERANCE:.0%} of the curve's range, or within its scatter there (the standard deviation "
+    f"over the last {LAST_PART:.0%}) if that is wider. 'not flat': it gets there only in the last "
     f"{LAST_PART:.0%}, so the budget was too short to tell."
 )
 
