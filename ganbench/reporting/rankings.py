@@ -125,6 +125,10 @@ def rankings(
                 part[f"{name}/{stat}"] = lb.numeric[f"{label}/{metric}/{stat}"]
             merged = part if merged is None else merged.merge(part, on=row_keys, how="inner")
         assert merged is not None
+        # a method with no run of this dataset in some protocol (n = 0) is not compared; one whose
+        # runs diverged (n > 0, no value) is, and ranks last
+        present = np.logical_and.reduce([merged[f"{name}/n"].fillna(0).to_numpy() > 0 for name in names])
+        merged = merged[present].reset_index(drop=True)
         if merged.empty:
             raise ConfigError(f"rankings: no method of {dataset} is in every protocol (row keys {row_keys})")
         for name in names:

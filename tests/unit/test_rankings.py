@@ -126,3 +126,18 @@ def test_write_rankings_returns_its_paths(tmp_path):
         {"s": write(tmp_path / "s", SHARED), "p": write(tmp_path / "p", PAPER)}, tmp_path / "o", figure=False
     )
     assert set(paths) == {"markdown", "json"} and paths["markdown"].exists()
+
+
+def test_a_method_one_protocol_has_not_run_on_a_dataset_is_left_out_there(tmp_path):
+    shared = {**SHARED, "grid25": {"a": [20, 20, 20], "b": [10, 11, 12], "c": [5, 5, 5], "d": [1, 1, 1]}}
+    partial = {**PAPER, "grid25": {"a": [1, 1, 1], "b": [2, 2, 2]}}  # c, d not run on grid25 yet
+    r = rankings(
+        {
+            "shared": protocol_frame(write(tmp_path / "s", shared)),
+            "paper": protocol_frame(write(tmp_path / "p", partial)),
+        }
+    )
+    assert list(r.tables["grid25"]["objective.loss"]) == ["a", "b"]
+    assert list(r.tables["grid25"]["paper/rank"]) == [2, 1]
+    assert list(r.tables["ring8"]["objective.loss"]) == ["a", "b", "c", "d"]
+    assert list(r.tables[MEAN_RANK]["objective.loss"]) == ["a", "b"]  # ranked on every dataset
