@@ -5,10 +5,13 @@
 metrics of point data (2-D toys); image metrics go through feature extractors and reference
 statistics (:mod:`ganbench.evaluation.images`); ``evaluate`` picks one by the dataset's kind.
 
-Under torchrun (a process group initialised by the trainer) ``evaluate`` generates data-parallel:
-each rank runs G on its share of every batch of latents (:class:`ShardedGenerator`) and the images
-are gathered, so every rank holds the single process's samples (same latents: the seed alone) and
-computes the same metrics. A single process runs exactly the code it ran before.
+Under torchrun (a process group initialised by the trainer) ``evaluate`` runs data-parallel
+(:mod:`ganbench.evaluation.sharded`): each rank runs G on its share of every batch of latents
+(:class:`ShardedGenerator`) and the images are gathered, then each rank extracts the features of its
+share of every batch (:class:`~ganbench.evaluation.sharded.ShardedExtractor`, set up by the image
+evaluation) and the features are gathered; so every rank holds the single process's samples and
+features (same latents: the seed alone) and computes the same metrics. A single process runs
+exactly the code it ran before.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
 from ganbench.devices import distributed_active
@@ -24,44 +26,10 @@ from ganbench.errors import SourceError
 from ganbench.evaluation.images import evaluate_image_generator
 from ganbench.evaluation.inputs import EvalInputs
 from ganbench.evaluation.metric import compute_metrics
+from ganbench.evaluation.sharded import ShardedGenerator
 from ganbench.evaluation.sources.generator import sample_latents
 
 __all__ = ["ShardedGenerator", "evaluate", "evaluate_points", "generate"]
-
-
-def _world() -> tuple[int, int]:
-    """(rank, world size) of the initialised process group, else (0, 1)."""
-    if distributed_active():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-class ShardedGenerator(nn.Module):
-    """``G`` run data-parallel: a batch of latents is cut into world-size equal slices (the last
-    padded with copies of the batch's first latent), rank r runs slice r and the outputs are gathered
-    in rank order, so the result is G's output for the whole batch on every rank. Sample i depends
-    on latent i alone (G in eval mode), hence on neither the world size nor the batching."""
-
-    def __init__(self, G: nn.Module) -> None:
-        super().__init__()
-        self.G = G
-        self.z_dim = G.z_dim
-        self.num_classes = getattr(G, "num_classes", None)
-
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        rank, world = _world()
-        n = len(z)
-        per = -(-n // world)
-        pad = per * world - n
-        if pad:
-            z = torch.cat([z, z[:1].expand(pad, *z.shape[1:])])
-            y = None if y is None else torch.cat([y, y[:1].expand(pad)])
-        zs = z[rank * per : (rank + 1) * per]
-        ys = None if y is None else y[rank * per : (rank + 1) * per]
-        out = (self.G(zs) if ys is None else self.G(zs, ys)).contiguous()
-        parts = [torch.empty_like(out) for _ in range(world)]
-        dist.all_gather(parts, out)
-        return torch.cat(parts)[:n]
 
 
 @torch.no_grad()

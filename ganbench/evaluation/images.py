@@ -7,6 +7,10 @@ statistics of a real split. The trainer (:func:`evaluate_image_generator`) and `
   each channel on its own (:class:`ganbench.evaluation.stacked.PerChannelExtractor`).
 - Real features/statistics come from :func:`ganbench.evaluation.reference.reference_statistics`
   (the cache), computed on ``eval.reference_split`` (first ``eval.n_real`` images, default all).
+- Under torchrun (a process group is active) the extractor is a
+  :class:`~ganbench.evaluation.sharded.ShardedExtractor`: each rank extracts its share of every
+  batch (generated and real) and the features are gathered, so every rank scores the single
+  process's features; the reference cache is written by rank 0 only.
 - Each metric gets only the inputs its ``needs`` names. Label metrics (those needing
   ``fake_labels``, e.g. intra-FID) get their own sample set from a conditional generator: as many
   fakes per class as reals of that class in the reference split (docs/protocols.md); stored labelled
@@ -31,6 +35,7 @@ import torch
 from torch import nn
 
 from ganbench.data.preprocess import to_float
+from ganbench.devices import distributed_active
 from ganbench.errors import ConfigError, SourceError
 from ganbench.evaluation.inputs import EvalInputs
 from ganbench.evaluation.metric import (
@@ -41,6 +46,7 @@ from ganbench.evaluation.metric import (
     get_metric,
 )
 from ganbench.evaluation.reference import reference_statistics
+from ganbench.evaluation.sharded import ShardedExtractor
 from ganbench.evaluation.sources import EvalSource, GeneratorSource, conform
 from ganbench.evaluation.stacked import PerChannelExtractor
 from ganbench.evaluation.statistics import Extracted, extract_features
@@ -231,6 +237,8 @@ def plan(
     _check_labels(p, source, data)
     _check_counts(p, source, seed)
     p.extractor = build_extractor(eval_cfg.extractor, eval_cfg.extractor_params, data, device)
+    if distributed_active():  # under torchrun each rank extracts its share of every batch
+        p.extractor = ShardedExtractor(p.extractor)
     for name in names:
         if "fake_logits" in fns[name].needs and not p.extractor.num_classes:
             raise SourceError(

@@ -8,6 +8,11 @@ truncated or edited file) is recomputed and overwritten, never reused. Files are
 (the manifest last, so a crash leaves no manifest that points at a half-written ``.npz``).
 
 Σ is the unbiased covariance (N − 1) in float64, as docs/protocols.md pins it for the Fréchet distance.
+
+Under torchrun (a process group is active) every rank calls :func:`reference_statistics` together:
+the entry is used when it is valid on every rank; otherwise every rank runs the extraction (sharded
+when the extractor is a :class:`~ganbench.evaluation.sharded.ShardedExtractor`: each rank extracts
+its share of every batch) and rank 0 alone writes the entry. No two ranks write the cache.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from ganbench import __version__
 from ganbench.cache import cache_root
 from ganbench.errors import GanbenchError, SourceError
 from ganbench.evaluation.extractors.base import FeatureExtractor
+from ganbench.evaluation.sharded import agree, process_world
 from ganbench.evaluation.statistics import FeatureStatistics, extract_features
 from ganbench.io import read_json, savez_atomic, sha256_file, write_json_atomic
 
@@ -164,10 +170,18 @@ def reference_statistics(
     key = reference_key(dataset_name, split, resolution, extractor, n)
     npz, manifest = entry_paths(key, cache_dir)
     stats, why = _load_entry(npz, manifest, key, extractor.dim, with_features)
-    if stats is not None:
+    rank, _ = process_world()
+    # under torchrun the ranks decide together: a hit only when the entry is valid on every rank (a
+    # cache not shared between nodes, or one written meanwhile by another run), else every rank
+    # takes part in the (sharded) extraction
+    misses = [(r, w) for r, (hit, w) in enumerate(agree((stats is not None, why))) if not hit]
+    if not misses:
+        assert stats is not None
         stats["cache"] = "hit"
         return stats
-    if why != "no cache entry":
+    first, why = misses[0]
+    why = why if first == 0 else f"rank {first}: {why}"  # the same reason on every rank
+    if rank == 0 and why != "no cache entry":
         log.warning("reference statistics %s: recomputing: %s", npz.name, why)
     got = extract_features(
         extractor,
@@ -190,22 +204,25 @@ def reference_statistics(
         arrays["features"] = feats.numpy().astype(np.float32, copy=False)
     if labels is not None:
         arrays["labels"] = labels.numpy()
-    savez_atomic(npz, **arrays)
-    digest = sha256_file(npz)
-    write_json_atomic(
-        manifest,
-        {
-            "key": key,
-            "key_sha256": key_digest(key),
-            "npz_sha256": digest,
-            "count": got.n,
-            "has_features": with_features,
-            "has_labels": labels is not None,
-            "extractor": extractor.provenance(),
-            "ganbench_version": __version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        },
-    )
+    digest = None
+    if rank == 0:  # under torchrun every rank holds the same statistics; one writes them
+        savez_atomic(npz, **arrays)
+        digest = sha256_file(npz)
+        write_json_atomic(
+            manifest,
+            {
+                "key": key,
+                "key_sha256": key_digest(key),
+                "npz_sha256": digest,
+                "count": got.n,
+                "has_features": with_features,
+                "has_labels": labels is not None,
+                "extractor": extractor.provenance(),
+                "ganbench_version": __version__,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            },
+        )
+    digest = agree(digest)[0]  # rank 0's: every rank returns the same provenance
     return {
         "mu": mu,
         "sigma": sigma,

@@ -3,7 +3,8 @@
 usage: torchrun --nproc_per_node N ddp_worker.py CONFIG.json RUN_DIR OUT_DIR [--stop-at K] [--kill-at K]
 
 Rank 0 saves the final G, D (and EMA) weights, the history and the record to OUT_DIR/result.pt; every
-rank saves whether its weights equal the other ranks' (bitwise) to OUT_DIR/rank<r>.json.
+rank saves whether its weights equal the other ranks' (bitwise), its metrics and the batch sizes its
+own feature extractor ran on (``extracted``) to OUT_DIR/rank<r>.json.
 ``--kill-at K``: rank 1 dies (exit 1, no checkpoint) when it reaches step K, once per OUT_DIR.
 """
 
@@ -18,8 +19,27 @@ import torch
 
 import ganbench.models  # noqa: F401  (first: objectives <-> models import order, see the report)
 from ganbench.config import config_from_dict
+from ganbench.evaluation import images
 from ganbench.training import distributed
 from ganbench.training.trainer import Trainer
+
+EXTRACTED: list[int] = []  # the batch sizes this rank's own feature extractor ran on
+_build_extractor = images.build_extractor
+
+
+def counting_extractor(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - test hook
+    extractor = _build_extractor(*args, **kwargs)
+    forward = extractor.forward
+
+    def counted(x):  # noqa: ANN001, ANN202
+        EXTRACTED.append(len(x))
+        return forward(x)
+
+    extractor.forward = counted
+    return extractor
+
+
+images.build_extractor = counting_extractor
 
 
 class KillingTrainer(Trainer):
@@ -58,7 +78,7 @@ def main() -> None:
         if net is not None
     }
     (out / f"rank{world.rank}.json").write_text(
-        json.dumps({"same": same, "metrics": (record or {}).get("metrics")})
+        json.dumps({"same": same, "metrics": (record or {}).get("metrics"), "extracted": EXTRACTED})
     )
     if world.main:
         result = {

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -54,9 +55,10 @@ RESNET_GP = {
 }
 
 
-def _run(cfg: dict, run_dir: Path, out: Path, nproc: int, *extra: str) -> dict:
+def _run(cfg: dict, run_dir: Path, out: Path, nproc: int, *extra: str, cache: Path | None = None) -> dict:
     """The worker under torchrun with ``nproc`` ranks (nproc 0: a plain single process); ``extra``:
-    torchrun flags (--...) and worker flags (--kill-at=K, --stop-at=K)."""
+    torchrun flags (--...) and worker flags (--kill-at=K, --stop-at=K); ``cache``: the ganbench
+    cache folder (reference statistics) of the run, else the tests' shared one."""
     worker_flags = [e for e in extra if e.startswith(("--kill-at", "--stop-at"))]
     extra = tuple(e for e in extra if e not in worker_flags)
     cfg_file = out.with_suffix(".json")
@@ -66,7 +68,7 @@ def _run(cfg: dict, run_dir: Path, out: Path, nproc: int, *extra: str) -> dict:
         [str(TORCHRUN), "--standalone", f"--nproc_per_node={nproc}", *extra] if nproc else [sys.executable]
     )
     worker = [str(WORKER), str(cfg_file), str(run_dir), str(out), *worker_flags]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **({"GANBENCH_CACHE": str(cache)} if cache else {})}
     proc = subprocess.run([*launcher, *worker], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return torch.load(out / "result.pt", weights_only=False)
@@ -98,8 +100,9 @@ def _assert_close(a: dict, b: dict, cfg: dict) -> None:
 def dcgan(tmp_path_factory) -> dict:
     """One process and 2 ranks on the same global batch (8): the results of each."""
     tmp = tmp_path_factory.mktemp("dcgan")
-    one = _run(BASE, tmp / "run1", tmp / "out1", 0)
-    two = _run(BASE, tmp / "run2", tmp / "out2", 2)
+    # fresh caches: each run computes its reference statistics (the 2-rank one sharded)
+    one = _run(BASE, tmp / "run1", tmp / "out1", 0, cache=tmp / "cache1")
+    two = _run(BASE, tmp / "run2", tmp / "out2", 2, cache=tmp / "cache2")
     return {"one": one, "two": two, "tmp": tmp}
 
 
@@ -113,6 +116,35 @@ def test_dcgan_two_ranks_equal_one_process(dcgan):
     metrics = [json.loads((dcgan["tmp"] / "out2" / f"rank{r}.json").read_text())["metrics"] for r in (0, 1)]
     assert metrics[0] == metrics[1]
     assert (dcgan["tmp"] / "run2" / "record.json").is_file()
+
+
+def _extracted(out: Path, rank: int) -> list[int]:
+    return json.loads((out / f"rank{rank}.json").read_text())["extracted"]
+
+
+def _reference(cache: Path) -> dict:
+    (npz,) = (cache / "reference_stats").glob("*.npz")  # one entry, written once (by rank 0)
+    with np.load(npz) as f:
+        return {k: f[k] for k in f.files}
+
+
+def test_distributed_evaluation_extracts_each_rank_share(dcgan):
+    """Each rank ran the extractor on its half of every batch (the reference split on a cache miss,
+    then the generated samples), and the gathered features give the single process's reference
+    statistics and FID. Tolerance: the extractor on a batch of 50 instead of 100 rounds differently
+    (float32 convolutions blocked by batch), ~1e-7 relative per feature; the statistics are float64
+    sums of the same features in the same order."""
+    tmp = dcgan["tmp"]
+    one = _extracted(tmp / "out1", 0)
+    assert one == [100, 100]  # the 100 reference images, then the 100 generated samples (batch 250)
+    for r in (0, 1):
+        assert _extracted(tmp / "out2", r) == [50, 50], r
+    ref1, ref2 = _reference(tmp / "cache1"), _reference(tmp / "cache2")
+    for key in ("mu", "sigma"):
+        assert np.abs(ref1[key] - ref2[key]).max() <= 1e-6 * max(1.0, np.abs(ref1[key]).max()), key
+    assert not list((tmp / "cache2" / "reference_stats").glob("*.tmp*"))
+    prov = [dcgan[k]["record"]["provenance"]["evaluation"]["reference"] for k in ("one", "two")]
+    assert prov[1]["cache"] == prov[0]["cache"] == "computed: no cache entry"
 
 
 def test_resnet_gradient_penalty_two_ranks_equal_one_process(tmp_path):
@@ -145,5 +177,8 @@ def test_checkpoint_of_one_process_resumes_on_two_ranks(dcgan, tmp_path):
     3 more on 2 ranks, equal 6 steps in one process (within the tolerances above)."""
     cfg = config_from_dict(copy.deepcopy(BASE))
     assert Trainer(cfg, tmp_path / "run", progress=False, stop_at=3).run() is None
-    resumed = _run(BASE, tmp_path / "run", tmp_path / "out", 2)
+    resumed = _run(BASE, tmp_path / "run", tmp_path / "out", 2, cache=dcgan["tmp"] / "cache2")
     _assert_close(dcgan["one"], resumed, BASE)
+    # the reference statistics the 2-rank run cached: a hit on both ranks, only the fakes extracted
+    assert [_extracted(tmp_path / "out", r) for r in (0, 1)] == [[50], [50]]
+    assert resumed["record"]["metrics"]["fid"] == pytest.approx(dcgan["two"]["record"]["metrics"]["fid"])
