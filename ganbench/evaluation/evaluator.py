@@ -74,9 +74,10 @@ def evaluate(
 ) -> tuple[dict[str, Any], torch.Tensor]:
     """Metrics of generator ``G`` against dataset ``data`` as ``eval_cfg`` asks; returns (metrics,
     samples). Point data is scored directly; images go through a feature extractor. Under torchrun
-    each rank generates its share of every batch (:class:`ShardedGenerator`)."""
-    if distributed_active():
+    (every rank calls it) each rank generates and extracts its share of every batch."""
+    sharded = distributed_active()  # every rank evaluates (the trainer): split the work over them
+    if sharded:
         G = ShardedGenerator(G)
     if data.kind == "points":
         return evaluate_points(G, data, eval_cfg.metrics, eval_cfg.n_samples, seed, device)
-    return evaluate_image_generator(G, data, eval_cfg, seed, device)
+    return evaluate_image_generator(G, data, eval_cfg, seed, device, sharded=sharded)

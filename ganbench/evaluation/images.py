@@ -7,10 +7,11 @@ statistics of a real split. The trainer (:func:`evaluate_image_generator`) and `
   each channel on its own (:class:`ganbench.evaluation.stacked.PerChannelExtractor`).
 - Real features/statistics come from :func:`ganbench.evaluation.reference.reference_statistics`
   (the cache), computed on ``eval.reference_split`` (first ``eval.n_real`` images, default all).
-- Under torchrun (a process group is active) the extractor is a
-  :class:`~ganbench.evaluation.sharded.ShardedExtractor`: each rank extracts its share of every
-  batch (generated and real) and the features are gathered, so every rank scores the single
-  process's features; the reference cache is written by rank 0 only.
+- ``sharded`` (the trainer's evaluation under torchrun, run by every rank together): the extractor
+  is a :class:`~ganbench.evaluation.sharded.ShardedExtractor`: each rank extracts its share of
+  every batch (generated and real) and the features are gathered, so every rank scores the single
+  process's features; the reference cache is written by rank 0 only. An evaluation that one rank
+  runs alone (a family's final evaluation on rank 0) is not sharded: it has no collectives.
 - Each metric gets only the inputs its ``needs`` names. Label metrics (those needing
   ``fake_labels``, e.g. intra-FID) get their own sample set from a conditional generator: as many
   fakes per class as reals of that class in the reference split (docs/protocols.md); stored labelled
@@ -35,7 +36,6 @@ import torch
 from torch import nn
 
 from ganbench.data.preprocess import to_float
-from ganbench.devices import distributed_active
 from ganbench.errors import ConfigError, SourceError
 from ganbench.evaluation.inputs import EvalInputs
 from ganbench.evaluation.metric import (
@@ -201,9 +201,12 @@ def plan(
     seed: int,
     device: torch.device | str,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    sharded: bool = False,
 ) -> Plan:
     """Check everything that can be checked before any work (metrics, kinds of data, labels, every
-    sample count) and build the extractor; raise ConfigError/SourceError naming what to change."""
+    sample count) and build the extractor; raise ConfigError/SourceError naming what to change.
+    ``sharded``: every rank of the process group runs this evaluation together (the trainer's
+    :func:`ganbench.evaluation.evaluator.evaluate` under torchrun), so extraction is split over them."""
     if getattr(data, "kind", None) != "images":
         raise ConfigError(
             f"image evaluation needs an image dataset; {getattr(data, 'name', data)!r} holds points"
@@ -237,7 +240,7 @@ def plan(
     _check_labels(p, source, data)
     _check_counts(p, source, seed)
     p.extractor = build_extractor(eval_cfg.extractor, eval_cfg.extractor_params, data, device)
-    if distributed_active():  # under torchrun each rank extracts its share of every batch
+    if sharded:  # every rank of the process group evaluates: each extracts its share of a batch
         p.extractor = ShardedExtractor(p.extractor)
     for name in names:
         if "fake_logits" in fns[name].needs and not p.extractor.num_classes:
@@ -442,12 +445,13 @@ def evaluate_source(
     resize: bool = False,
     progress: bool = False,
     cache_dir: str | Path | None = None,
+    sharded: bool = False,
 ) -> EvalResult:
     """Score ``eval_cfg.n_samples`` samples of ``source`` against image dataset ``data`` (the
     reference split is ``eval_cfg.reference_split``) with the metrics ``eval_cfg.metrics``.
     ``eval_cfg`` is a validated EvalConfig (a RunConfig's, or checked by ``config.check_eval_config``)."""
     t0 = time.perf_counter()
-    p = plan(source, data, eval_cfg, seed, device, batch_size)
+    p = plan(source, data, eval_cfg, seed, device, batch_size, sharded)
     source.to(device)
     got = extract(p, source, data, seed, resize, progress, cache_dir)
     metrics = score(p, got, data, seed, device, progress)
@@ -456,11 +460,16 @@ def evaluate_source(
 
 
 def evaluate_image_generator(
-    G: nn.Module, data: Any, eval_cfg: Any, seed: int, device: torch.device | str = "cpu"
+    G: nn.Module,
+    data: Any,
+    eval_cfg: Any,
+    seed: int,
+    device: torch.device | str = "cpu",
+    sharded: bool = False,
 ) -> tuple[dict[str, Any], torch.Tensor]:
     """The trainer's entry: metrics of ``G`` (its EMA or best copy) on ``data``. The provenance is
     returned under the metrics key ``_provenance`` (the trainer moves it into the record); the
     samples are the first few scored, as floats in [-1, 1], for the image grid."""
     source = GeneratorSource(G, f"generator {type(G).__name__}", G.z_dim, getattr(G, "num_classes", None))
-    result = evaluate_source(source, data, eval_cfg, seed, device)
+    result = evaluate_source(source, data, eval_cfg, seed, device, sharded=sharded)
     return {**result.metrics, "_provenance": result.provenance}, to_float(result.preview)

@@ -9,10 +9,11 @@ truncated or edited file) is recomputed and overwritten, never reused. Files are
 
 Σ is the unbiased covariance (N − 1) in float64, as docs/protocols.md pins it for the Fréchet distance.
 
-Under torchrun (a process group is active) every rank calls :func:`reference_statistics` together:
-the entry is used when it is valid on every rank; otherwise every rank runs the extraction (sharded
-when the extractor is a :class:`~ganbench.evaluation.sharded.ShardedExtractor`: each rank extracts
-its share of every batch) and rank 0 alone writes the entry. No two ranks write the cache.
+With an extractor shared by the ranks of a process group (``collective``: a
+:class:`~ganbench.evaluation.sharded.ShardedExtractor`, every rank calls :func:`reference_statistics`
+together) the entry is used when it is valid on every rank; otherwise every rank takes part in the
+extraction (each extracts its share of every batch) and rank 0 alone writes the entry: no two ranks
+write the cache.
 """
 
 from __future__ import annotations
@@ -170,11 +171,13 @@ def reference_statistics(
     key = reference_key(dataset_name, split, resolution, extractor, n)
     npz, manifest = entry_paths(key, cache_dir)
     stats, why = _load_entry(npz, manifest, key, extractor.dim, with_features)
-    rank, _ = process_world()
-    # under torchrun the ranks decide together: a hit only when the entry is valid on every rank (a
-    # cache not shared between nodes, or one written meanwhile by another run), else every rank
-    # takes part in the (sharded) extraction
-    misses = [(r, w) for r, (hit, w) in enumerate(agree((stats is not None, why))) if not hit]
+    # an extractor shared by the ranks (every rank calls this together): they decide together, a hit
+    # only when the entry is valid on every rank (a cache not shared between nodes, or one written
+    # meanwhile by another run), else every rank takes part in the sharded extraction
+    together = bool(getattr(extractor, "collective", False))
+    rank = process_world()[0] if together else 0
+    answers = agree((stats is not None, why)) if together else [(stats is not None, why)]
+    misses = [(r, w) for r, (hit, w) in enumerate(answers) if not hit]
     if not misses:
         assert stats is not None
         stats["cache"] = "hit"
@@ -222,7 +225,8 @@ def reference_statistics(
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             },
         )
-    digest = agree(digest)[0]  # rank 0's: every rank returns the same provenance
+    if together:
+        digest = agree(digest)[0]  # rank 0's: every rank returns the same provenance
     return {
         "mu": mu,
         "sigma": sigma,

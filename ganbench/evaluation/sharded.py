@@ -90,7 +90,10 @@ class ShardedExtractor(FeatureExtractor):
     """``base`` run data-parallel: rank r extracts the features (and logits) of :func:`local_slice`
     r of a batch of images, and they are gathered in sample order, so every rank gets ``base``'s
     output for the whole batch. Its identity (name, mode, weights, preprocessing: the reference
-    cache key and the provenance) is ``base``'s: the features are the same."""
+    cache key and the provenance) is ``base``'s: the features are the same. Every rank must call it
+    (``collective``: a collective operation, as the reference cache asks)."""
+
+    collective = True
 
     def __init__(self, base: FeatureExtractor) -> None:
         super().__init__()
