@@ -32,6 +32,7 @@ from torch import nn
 from ganbench.config import check_global_batch
 from ganbench.devices import distributed_active
 from ganbench.errors import GanbenchError
+from ganbench.objectives.draws import global_draws
 
 ENV_KEYS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -179,7 +180,8 @@ def average_logs(logs: dict[str, torch.Tensor], world: World) -> dict[str, torch
     if not world.parallel or not logs:
         return logs
     keys = sorted(logs)
-    flat = torch.stack([logs[k].detach().float().reshape(()) for k in keys])
+    # a technique may log plain floats (path length's pl_mean)
+    flat = torch.stack([torch.as_tensor(logs[k]).detach().float().reshape(()) for k in keys])
     dist.all_reduce(flat)
     flat /= world.size
     return dict(zip(keys, flat.unbind(), strict=True))
@@ -199,35 +201,14 @@ def barrier(world: World) -> None:
         dist.barrier()
 
 
-@contextlib.contextmanager
-def per_sample_draws(world: World, local_n: int) -> Iterator[None]:
+def per_sample_draws(world: World, local_n: int) -> contextlib.AbstractContextManager[None]:
     """Within this block, ``torch.rand``/``torch.randn`` calls whose first dimension is the local
     batch draw for the global batch and return this rank's slice: the objective's per-sample random
     numbers (GP's ε, path-length noise) are then those of the single process, and every rank's RNG
-    advances identically. The objective needs no change for it. Draws of another shape are left
-    alone (they are the same on every rank, whose RNG states are equal)."""
-    if not world.parallel:
-        yield
-        return
-    originals = {name: getattr(torch, name) for name in ("rand", "randn")}
-
-    def widened(fn: Any) -> Any:
-        def draw(*size: Any, **kwargs: Any) -> torch.Tensor:
-            shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-            if shape and shape[0] == local_n and all(isinstance(s, int) for s in shape):
-                full = fn((local_n * world.size, *shape[1:]), **kwargs)
-                return full[world.rank * local_n : (world.rank + 1) * local_n]
-            return fn(*size, **kwargs)
-
-        return draw
-
-    try:
-        for name, fn in originals.items():
-            setattr(torch, name, widened(fn))
-        yield
-    finally:
-        for name, fn in originals.items():
-            setattr(torch, name, fn)
+    advances identically (:func:`ganbench.objectives.draws.global_draws`). The objective needs no
+    change for it. Draws of another shape are left alone (they are the same on every rank, whose RNG
+    states are equal)."""
+    return global_draws(world.rank, world.size, local_n)
 
 
 class _AllReduceSum(torch.autograd.Function):

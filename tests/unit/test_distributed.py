@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ganbench.errors import ConfigError
+from ganbench.objectives import draws
 from ganbench.training import distributed as D
 from ganbench.training.distributed import DistributedError, World
 
@@ -50,6 +51,20 @@ def test_per_sample_draws_are_slices_of_the_global_draw():
             assert torch.equal(torch.rand(3), other)  # left alone, same RNG position on every rank
     assert torch.equal(torch.cat(parts), full)
     assert torch.rand is not None and torch.rand.__module__ != D.__name__  # restored
+
+
+def test_nested_draws_the_innermost_block_decides():
+    """Path length's lazy batch (2 per rank of 4) inside the step's block (4 per rank of 8): the inner
+    draw is the single process's 4 rows sliced, not widened twice by the enclosing block."""
+    torch.manual_seed(3)
+    full = torch.randn(4, 5)
+    parts = []
+    for r in range(2):
+        torch.manual_seed(3)
+        with D.per_sample_draws(World(r, 2), 4), draws.global_draws(r, 2, 2):
+            parts.append(torch.randn(2, 5))
+        assert torch.randn is draws._TORCH["randn"]  # both blocks restored
+    assert torch.equal(torch.cat(parts), full)
 
 
 def test_convert_batchnorm_keeps_parameters_and_statistics():
