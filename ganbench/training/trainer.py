@@ -245,7 +245,7 @@ class Trainer:
             real, y_real = self._to_device(real), self._to_device(y_real)
             real = self.growth.blend_reals(real)  # faded in like G's output (growing only)
             z, y_fake = self.latents(len(real))  # the batch size of this step (growing changes it)
-            with torch.no_grad(), self.autocast():
+            with torch.no_grad(), self.autocast(), self._draws(len(real)):  # G's noise inputs too
                 fake = self.G_run(z, y_fake)
             with self.autocast(), self._draws(len(real)):
                 loss_d, logs = self.objective.d_loss(self.D_run, real, y_real, fake, y_fake, step)
