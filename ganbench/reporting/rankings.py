@@ -189,11 +189,20 @@ def rankings_figure(r: Rankings, path: Path) -> Path:
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), height), squeeze=False)
     x = np.arange(len(r.protocols))
     cmap = plt.get_cmap("tab20")
-    for ax, dataset in zip(axes[0], panels):
+    for ax, dataset in zip(axes[0], panels):  # noqa: PLR1702 - one panel per dataset
         t = r.tables[dataset]
         labels = _label(t, r.row_keys)
-        for i, (_, row) in enumerate(t.iterrows()):
-            ranks = [row[f"{n}/rank"] for n in r.protocols]
+        # positions, not tied ranks, so that no two labels sit on each other: ties keep the table's
+        # order (the first protocol's rank, then the row keys)
+        position = {
+            n: t.reset_index()
+            .sort_values([f"{n}/rank", "index"], kind="stable")["index"]
+            .reset_index(drop=True)
+            for n in r.protocols
+        }
+        position = {n: pd.Series(np.arange(1, len(t) + 1), index=p.to_numpy()) for n, p in position.items()}
+        for i in range(len(t)):
+            ranks = [position[n][i] for n in r.protocols]
             ax.plot(x, ranks, marker="o", ms=3, lw=1.2, color=cmap(i % 20), alpha=0.85)
             ax.annotate(labels[i], (x[0], ranks[0]), xytext=(-4, 0), textcoords="offset points",
                         ha="right", va="center", fontsize=6)  # fmt: skip
@@ -202,7 +211,7 @@ def rankings_figure(r: Rankings, path: Path) -> Path:
         ax.set_xticks(x, r.protocols)
         ax.set_xlim(-0.9, len(r.protocols) - 0.1)
         ax.invert_yaxis()
-        ax.set_ylabel("rank (1 = best)")
+        ax.set_ylabel("position (1 = best; ties in table order)")
         taus = ", ".join(f"τ({n}) = {v['tau']:.2f}" for n, v in r.tau[dataset].items())
         what = "mean rank" if dataset == MEAN_RANK else metric_header(r.metric)
         ax.set_title(f"{dataset}: {what}\n{taus}", fontsize=9)
