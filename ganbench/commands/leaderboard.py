@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ganbench.commands import print_written
 from ganbench.errors import GanbenchError
 
 
@@ -38,7 +39,5 @@ def run(args: argparse.Namespace) -> int:
             paths.update({f"search {kind}": path for kind, path in found.items()})
     except (FileNotFoundError, ValueError) as e:
         raise GanbenchError(str(e)) from e
-    print(paths["markdown"].read_text())
-    for kind, path in paths.items():
-        print(f"{kind}: {path}")
+    print_written(paths)
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ganbench.commands import print_written
 from ganbench.errors import ConfigError, GanbenchError
 
 
@@ -53,7 +54,5 @@ def run(args: argparse.Namespace) -> int:
         )
     except (FileNotFoundError, ValueError) as e:
         raise GanbenchError(str(e)) from e
-    print(paths["markdown"].read_text())
-    for kind, path in paths.items():
-        print(f"{kind}: {path}")
+    print_written(paths)
     return 0
