@@ -623,7 +623,10 @@ class Generator(nn.Module):
         if self.style_mixing_prob <= 0 or self.num_ws < 2 or float(torch.rand(())) >= self.style_mixing_prob:
             return ws
         cutoff = int(torch.randint(1, self.num_ws, ()))
-        ws2 = self.map_ws(torch.randn_like(z), y, skip_w_avg_update=True)
+        # torch.randn (not randn_like, the same numbers): under torchrun the trainer's per-sample
+        # draws widen it to the global batch and slice it, so the second latents are the single
+        # process's
+        ws2 = self.map_ws(torch.randn(z.shape, dtype=z.dtype, device=z.device), y, skip_w_avg_update=True)
         layer = torch.arange(self.num_ws, device=ws.device)[None, :, None]
         return torch.where(layer < cutoff, ws, ws2)
 
