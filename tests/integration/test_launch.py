@@ -20,6 +20,7 @@ from ganbench.runners import launch
 from ganbench.runners.local import run_local
 from ganbench.runners.run import run_dir_for, run_one
 from ganbench.training.checkpoint import checkpoint_path
+from tests.helpers.ray_local import init_local_ray
 
 TOY = {  # tests/conftest.py's toy_cfg_dict (a function-scoped fixture; the one-process run is shared)
     "seed": 0,
@@ -84,13 +85,7 @@ def test_ray_executor_launches_two_ranks(one_process, tmp_path):
     from ganbench.runners.ray_executor import run_ray
 
     cfg = config_from_dict(_toy(2))
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        object_store_memory=128 * 1024**2,
-    )
+    init_local_ray(ray)
     try:
         (res,) = run_ray([cfg], tmp_path, poll_s=0.2)
     finally:

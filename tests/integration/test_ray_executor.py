@@ -25,6 +25,7 @@ from ganbench.runners.local import run_local  # noqa: E402
 from ganbench.runners.ray_executor import ATTEMPTS_FILE, read_attempts, run_ray  # noqa: E402
 from ganbench.runners.run import LOG_FILE, run_dir_for, run_one  # noqa: E402
 from ganbench.training.checkpoint import checkpoint_path  # noqa: E402
+from tests.helpers.ray_local import init_local_ray  # noqa: E402
 
 
 def toy(toy_cfg_dict, steps, checkpoint_every=50, log_every=50):
@@ -121,13 +122,7 @@ def _kill_group(pgid: int) -> None:
 
 @pytest.fixture(scope="module")
 def ray_instance():
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        object_store_memory=128 * 1024**2,
-    )
+    init_local_ray(ray)
     yield
     ray.shutdown()
 
