@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-import json
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from typing import IO
 
 from ganbench.config import RunConfig
 from ganbench.errors import ConfigError
+from ganbench.io import write_json_atomic
 from ganbench.records import new_record, read_record, write_record
 from ganbench.training.trainers import trainer_for
 
@@ -71,7 +71,7 @@ def launch(cfg: RunConfig, run_dir: Path, log: IO[str]) -> tuple[str, str | None
             cfg, runtime=dataclasses.replace(cfg.runtime, cpus=max(1.0, cfg.runtime.cpus / n))
         )
     config_file = run_dir / CONFIG_FILE
-    config_file.write_text(json.dumps(cfg.to_dict()))
+    write_json_atomic(config_file, cfg.to_dict())  # a rank never reads half a file
     cmd = command(cfg, config_file, run_dir.parent.resolve())
     log.write(f"launch: {' '.join(cmd)}\n")
     log.flush()

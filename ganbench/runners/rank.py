@@ -7,13 +7,13 @@ the run lock; the ranks take none.
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
 from ganbench.config import config_from_dict
+from ganbench.io import read_json
 from ganbench.records import new_record, write_record
 from ganbench.training import distributed
 from ganbench.training.trainers import trainer_for
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     """One rank: load the run's config and train it (the trainer joins torchrun's process group).
     An exception is written as the run's failed record by rank 0, as ``run_one`` does for one process."""
     config_file, results_dir = (argv if argv is not None else sys.argv[1:])[:2]
-    cfg = config_from_dict(json.loads(Path(config_file).read_text()), config_file)
+    cfg = config_from_dict(read_json(config_file), config_file)
     run_dir = Path(results_dir) / cfg.run_id
     world = distributed.env_world()
     record: dict[str, Any] | None = None
