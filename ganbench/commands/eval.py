@@ -112,8 +112,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source", help="what to evaluate (see below)")
     p.add_argument(
         "--kind",
-        choices=["folder", "array", "torchscript", "callable", "nvidia-pickle", "run"],
-        help="source kind",
+        metavar="KIND",
+        # not argparse choices: the SOURCES registry names the valid kinds (a plugin's included)
+        help="source kind, when detection is not wanted (the kinds below, or a registered plugin's)",
     )
     g = p.add_argument_group("reference")
     g.add_argument("--reference", metavar="DATASET", help="dataset name (default for a run folder: its own)")

@@ -22,7 +22,7 @@ from ganbench.config import DataConfig
 from ganbench.errors import ConfigError, SourceError
 from ganbench.evaluation.sources import ArraySource, GeneratorSource, open_source
 from ganbench.evaluation.sources.base import RANGE_CHECK_SAMPLES, RangeWarning
-from ganbench.registries import DATASETS, load_all
+from ganbench.registries import DATASETS, SOURCES, load_all
 from tests.helpers.cli import refused
 
 load_all()
@@ -258,6 +258,28 @@ def test_messages_name_flags_on_the_cli_and_keywords_in_python(tmp_path, capsys)
         ganbench.evaluate(str(folder), "fashion-mnist", value_range="0,1")
     with pytest.raises(SourceError, match="value_range='-1,1' / value_range='0,1'"):
         ganbench.evaluate(str(tmp_path / "f.npy"), "fashion-mnist")
+
+
+def test_kind_is_checked_by_the_sources_registry_so_plugins_are_accepted(tmp_path, capsys):
+    np.save(tmp_path / "s.npy", np.zeros((3, 1, 28, 28), np.uint8))
+    refused(
+        capsys,
+        ["eval", str(tmp_path / "s.npy"), "--kind", "arrays", *REF],
+        "--kind: unknown evaluation source 'arrays'; valid choices:",
+        "nvidia-pickle",
+    )
+
+    class PluginArray(ArraySource):  # a kind no list in the CLI knows about
+        kind = "plugin-array"
+
+    SOURCES.register("plugin-array")(PluginArray)
+    try:
+        # the plugin kind is built (its own range check speaks), not refused as an unknown --kind
+        argv = ["eval", str(tmp_path / "s.npy"), "--kind", "plugin-array", "--range=0,2", *REF]
+        err = refused(capsys, argv, "--range")
+        assert "unknown evaluation source" not in err
+    finally:
+        SOURCES.unregister("plugin-array")
 
 
 @needs_fmnist
