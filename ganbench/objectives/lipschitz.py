@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganbench.devices import penalty_precision
 from ganbench.errors import ConfigError
 from ganbench.evaluation.metric import Output, declare_outputs
 from ganbench.models.layers import apply_spectral_norm, has_spectral_norm  # noqa: F401  (re-export)
@@ -18,10 +19,12 @@ def input_gradients(
     D: nn.Module, x: torch.Tensor, y: torch.Tensor | None, create_graph: bool
 ) -> torch.Tensor:
     """∂ΣD(x)/∂x per sample, flattened to (N, numel/N). Samples are independent in D (no batch
-    norm across the batch in a critic that is penalised), so the sum's gradient is per-sample."""
-    x = x.detach().requires_grad_(True)
-    out = D(x, y)
-    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=create_graph)
+    norm across the batch in a critic that is penalised), so the sum's gradient is per-sample.
+    Under fp16 autocast D runs in fp32 here (``devices.penalty_precision``)."""
+    with penalty_precision(x.device.type) as full:
+        x = (x.float() if full else x).detach().requires_grad_(True)
+        out = D(x, y)
+        (grad,) = torch.autograd.grad(out.sum(), x, create_graph=create_graph)
     return grad.flatten(1)
 
 

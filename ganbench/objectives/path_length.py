@@ -28,7 +28,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ganbench.devices import distributed_active
+from ganbench.devices import distributed_active, penalty_precision
 from ganbench.errors import ConfigError
 from ganbench.objectives.draws import global_draws
 from ganbench.objectives.objective import StepContext, Term
@@ -149,13 +149,14 @@ class PathLength(Term):
             return None
         device = next(G.parameters()).device
         batch = self._batch or 1
-        if self._global:  # the single process's draws for its shrunk batch, this rank's slice
-            rank, world = _world()
-            with global_draws(rank, world, batch):
-                z = torch.randn(batch, G.z_dim, device=device)
-                return self.penalty(G, z, self._labels) * self.g_interval
-        z = torch.randn(batch, G.z_dim, device=device)
-        return self.penalty(G, z, self._labels) * self.g_interval
+        with penalty_precision(device.type):  # G in fp32 under fp16 autocast (z is fp32 already)
+            if self._global:  # the single process's draws for its shrunk batch, this rank's slice
+                rank, world = _world()
+                with global_draws(rank, world, batch):
+                    z = torch.randn(batch, G.z_dim, device=device)
+                    return self.penalty(G, z, self._labels) * self.g_interval
+            z = torch.randn(batch, G.z_dim, device=device)
+            return self.penalty(G, z, self._labels) * self.g_interval
 
     def logs(self) -> dict[str, torch.Tensor | float]:
         return dict(self._last)

@@ -250,7 +250,8 @@ class Trainer:
             with self.autocast(), self._draws(len(real)):
                 loss_d, logs = self.objective.d_loss(self.D_run, real, y_real, fake, y_fake, step)
             self._optimiser_step(loss_d, self.opt_d, self.scaler_d)
-            with self._draws(len(real)):
+            # under autocast like every loss; the penalty picks its own precision (penalty_precision)
+            with self.autocast(), self._draws(len(real)):
                 reg_d, reg_logs = self.objective.d_lazy_loss(self.D_run, real, y_real, fake, y_fake, step)
             if reg_d is not None:  # lazy penalty: its own step (StyleGAN2's Dreg)
                 self._optimiser_step(reg_d, self.opt_d, self.scaler_d)
