@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,9 @@ from ganbench.training.device import machine_cpus
 
 def _exit_with_parent(parent: int) -> None:
     """Pool initializer: end this worker when the driver dies (a killed driver must not leave
-    workers training on; its runs resume from their checkpoints on the next grid call)."""
+    workers training on; its runs resume from their checkpoints on the next grid call). Ctrl-C is
+    the driver's alone to handle (``_stop``): the terminal sends it to the workers too."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while True:
@@ -66,7 +69,7 @@ def run_local(
         initializer=_exit_with_parent,
         initargs=(os.getpid(),),
     )
-    with pool:
+    try:
         futures = {pool.submit(run_one, cfg, str(results_dir)): cfg for cfg in runs}
         for fut in as_completed(futures):
             cfg = futures[fut]
@@ -77,4 +80,26 @@ def run_local(
             results.append(res)
             if on_result:
                 on_result(res)
+    except BaseException:  # Ctrl-C (or any error here): stop now, not after every queued run
+        _stop(pool)
+        raise
+    pool.shutdown()
     return results
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel the runs not started and end the running ones. A plain ``shutdown`` (what leaving
+    ``with pool`` does) would wait for every queued run of the grid to train. Killing a worker is
+    safe: checkpoints and records are written atomically, its run's lock goes stale with its pid,
+    and the run resumes from its last checkpoint on the next call."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    # before 3.14 the worker processes are reachable only here, and shutdown() forgets them
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
+        proc.terminate()
+    for proc in workers:
+        proc.join(timeout=10)

@@ -174,6 +174,53 @@ def test_killed_driver_leaves_no_workers_and_rerun_completes(tmp_path, toy_cfg_d
     assert all(log.count("finished") == 1 for log in logs)
 
 
+def test_ctrl_c_stops_the_grid_now_and_leaves_no_workers(tmp_path, toy_cfg_dict):
+    """A terminal's Ctrl-C (SIGINT to the driver's process group) ends the grid within seconds:
+    the queued runs are cancelled and the running ones ended, not trained to the end first."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    # each run trains for over a minute: none can finish between its first checkpoint and Ctrl-C
+    base = {**toy_cfg_dict, "train": {**toy_cfg_dict["train"], "steps": 20_000, "checkpoint_every": 50}}
+    p = make_grid(tmp_path, base, axes={"seed": [0, 1, 2, 3]})
+    results = tmp_path / "r"
+    cmd = [sys.executable, "-m", "ganbench.cli", "grid", str(p), "--workers", "2", "--results", str(results)]
+    driver = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        # a shell's background job (CI's, this test's parent) inherits SIGINT ignored; a terminal's has it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.time() + 120
+        while not list(results.glob("*/checkpoints/last.pt")) and time.time() < deadline:
+            time.sleep(0.5)
+        pgrep = subprocess.run(["pgrep", "-P", str(driver.pid)], capture_output=True, text=True)
+        workers = pgrep.stdout.split()
+        t0 = time.time()
+        os.killpg(driver.pid, signal.SIGINT)
+        _, err = driver.communicate(timeout=60)
+        elapsed = time.time() - t0
+    finally:  # a failure must not leave the grid training on
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    assert driver.returncode == 130 and elapsed < 30, err
+    assert b"interrupted; finished runs and checkpoints are kept" in err
+    alive = [
+        w
+        for w in workers
+        if os.path.exists(f"/proc/{w}") and b"spawn_main" in open(f"/proc/{w}/cmdline", "rb").read()
+    ]
+    assert alive == []
+    assert not list(results.glob("*/record.json"))
+    assert len(list(results.glob("*/checkpoints/last.pt"))) <= 2  # the queued runs never started
+
+
 def test_cli_set_overrides_every_run(tmp_path, toy_cfg_dict, capsys):
     """``--set`` reaches every run of a grid (new run ids: a different config is a different run)
     and the one run of ``train``; a bad key is refused with its name."""
