@@ -11,10 +11,13 @@ from collections.abc import Iterable
 from typing import Literal
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
+
+from ganbench.devices import distributed_active
 
 # ---------------------------------------------------------------------------------------------
 # spectral normalisation (torch's parametrization; never a hand-written power iteration)
@@ -311,3 +314,15 @@ def ortho_penalty(weight: torch.Tensor) -> torch.Tensor:
         return (gram * (1 - torch.eye(len(gram), device=w.device, dtype=w.dtype))).square().sum()
     small = w.t() @ w
     return small.square().sum() - w.square().sum(1).square().sum()
+
+
+def batch_mean(x: torch.Tensor) -> torch.Tensor:
+    """The mean of the rows of ``x`` over the batch; under torchrun over the global batch (every
+    rank's slice, an all-reduce of sums and counts), so a tracked mean (StyleGAN's and StyleGAN2's
+    ``w_avg``) is the single process's and the same on every rank. A single process computes
+    exactly ``x.mean(dim=0)``."""
+    if not distributed_active():
+        return x.mean(dim=0)
+    stats = torch.cat([x.sum(dim=0), x.new_full((1,), len(x))])
+    dist.all_reduce(stats)
+    return stats[:-1] / stats[-1]

@@ -63,7 +63,7 @@ from ganbench.models.growing import (
     fade,
     to_resolution,
 )
-from ganbench.models.layers import MinibatchStdDev, require_labels
+from ganbench.models.layers import MinibatchStdDev, batch_mean, require_labels
 from ganbench.models.progan import _he_conv, _he_linear  # ProGAN's plain He-initialised layers (under sn)
 from ganbench.registries import LIPSCHITZ, MODELS
 
@@ -395,8 +395,9 @@ class StyleGANGenerator(nn.Module):
         w = self.mapping(z, y)
         if self.training:
             with torch.no_grad():
+                # the global batch's mean under torchrun (layers.batch_mean), as StyleGAN2's
                 self.w_avg.copy_(
-                    torch.lerp(w.detach().mean(0).to(self.w_avg.dtype), self.w_avg, self.w_avg_beta)
+                    torch.lerp(batch_mean(w.detach()).to(self.w_avg.dtype), self.w_avg, self.w_avg_beta)
                 )
         ws = self.broadcast(w)
         if self.training and self.style_mixing_prob > 0 and float(torch.rand(())) < self.style_mixing_prob:

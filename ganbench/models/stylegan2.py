@@ -10,7 +10,7 @@ NVIDIA's, so a ``G_ema.state_dict()`` of theirs loads into :class:`Generator` wi
 - **Mapping** z → w: ``normalize_2nd_moment`` of z (and of a label embedding, concatenated), FC
   layers with a learning-rate multiplier (0.01), LeakyReLU 0.2 with gain √2; the moving average
   ``w_avg`` (β = ``w_avg_beta``) is tracked in training mode (under torchrun on the global batch:
-  :func:`batch_mean`); truncation ψ on the first
+  :func:`ganbench.models.layers.batch_mean`); truncation ψ on the first
   ``truncation_cutoff`` ws (None: all).
 - **Synthesis**: a learned 4×4 constant; per layer a style (affine of w, bias init 1) that modulates
   the 3×3 weights, demodulation (each output feature map back to unit variance), per-pixel noise
@@ -37,15 +37,14 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from ganbench.devices import distributed_active
 from ganbench.errors import ConfigError
 from ganbench.evaluation.style import check_style_eval, style_evaluation
 from ganbench.models.base import DOutput
 from ganbench.models.family import ImageFamily
+from ganbench.models.layers import batch_mean
 from ganbench.registries import LIPSCHITZ, MODELS, NVIDIA_NETWORKS
 
 RESOLUTIONS = tuple(2**i for i in range(2, 11))  # 4 .. 1024
@@ -318,17 +317,6 @@ class MappingNetwork(nn.Module):
         if truncation_psi != 1:
             x = truncate(x, self.w_avg, truncation_psi, truncation_cutoff)
         return x
-
-
-def batch_mean(x: torch.Tensor) -> torch.Tensor:
-    """The mean of the rows of ``x`` over the batch; under torchrun over the global batch (every
-    rank's slice, an all-reduce of sums and counts), so ``w_avg`` is the single process's and the same
-    on every rank. A single process computes exactly ``x.mean(dim=0)``."""
-    if not distributed_active():
-        return x.mean(dim=0)
-    stats = torch.cat([x.sum(dim=0), x.new_full((1,), len(x))])
-    dist.all_reduce(stats)
-    return stats[:-1] / stats[-1]
 
 
 def truncate(ws: torch.Tensor, w_avg: torch.Tensor, psi: float, cutoff: int | None = None) -> torch.Tensor:
