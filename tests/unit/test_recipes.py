@@ -226,7 +226,7 @@ def test_image_recipe_networks_build(path):
 EXPECTED_RUNS = {
     "toy.yaml": 50,
     "toy-3seeds.yaml": 150,
-    "toy-budget.yaml": 50,  # toy.yaml at 10x the budget, for the budget curves
+    "toy-budget.yaml": 150,  # toy.yaml at 10x the budget x 3 seeds: the curves, the converged reference
     "fmnist.yaml": 36,
     "fmnist-conditional.yaml": 20,
     "stacked-fmnist.yaml": 27,
