@@ -20,6 +20,7 @@ attribute ``supports_path_length``; validation refuses the others.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from typing import Any
@@ -149,12 +150,9 @@ class PathLength(Term):
             return None
         device = next(G.parameters()).device
         batch = self._batch or 1
-        with penalty_precision(device.type):  # G in fp32 under fp16 autocast (z is fp32 already)
-            if self._global:  # the single process's draws for its shrunk batch, this rank's slice
-                rank, world = _world()
-                with global_draws(rank, world, batch):
-                    z = torch.randn(batch, G.z_dim, device=device)
-                    return self.penalty(G, z, self._labels) * self.g_interval
+        # under torchrun: the single process's draws for its shrunk batch, this rank's slice
+        draws = global_draws(*_world(), batch) if self._global else contextlib.nullcontext()
+        with penalty_precision(device.type), draws:  # G in fp32 under fp16 autocast (z is fp32 already)
             z = torch.randn(batch, G.z_dim, device=device)
             return self.penalty(G, z, self._labels) * self.g_interval
 

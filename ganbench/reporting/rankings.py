@@ -194,13 +194,7 @@ def rankings_figure(r: Rankings, path: Path) -> Path:
         labels = _label(t, r.row_keys)
         # positions, not tied ranks, so that no two labels sit on each other: ties keep the table's
         # order (the first protocol's rank, then the row keys)
-        position = {
-            n: t.reset_index()
-            .sort_values([f"{n}/rank", "index"], kind="stable")["index"]
-            .reset_index(drop=True)
-            for n in r.protocols
-        }
-        position = {n: pd.Series(np.arange(1, len(t) + 1), index=p.to_numpy()) for n, p in position.items()}
+        position = {n: t[f"{n}/rank"].rank(method="first") for n in r.protocols}
         for i in range(len(t)):
             ranks = [position[n][i] for n in r.protocols]
             ax.plot(x, ranks, marker="o", ms=3, lw=1.2, color=cmap(i % 20), alpha=0.85)

@@ -3,7 +3,6 @@ here), so StyleGAN's and StyleGAN2's tracked w_avg is the single process's on ev
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import torch
@@ -36,7 +35,6 @@ def _w_avgs(gens: list[torch.nn.Module], z: torch.Tensor) -> list[torch.Tensor]:
 
 
 def _rank(rank: int, init_file: str, out_dir: str) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
     try:
         rows = Z[rank * 3 : rank * 3 + 3]  # unequal-size slices would be fine too: sums and counts
